@@ -1,0 +1,39 @@
+"""The SIPAS survey platform: a Flask application."""
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import INSTANCE_DIR, Config, database_url_from_env
+from .extensions import csrf, db, limiter, migrate
+
+MIGRATIONS_DIR = str(INSTANCE_DIR.parent / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the survey application."""
+    app = Flask(__name__, template_folder="../templates", instance_path=str(INSTANCE_DIR))
+    app.config.from_object(Config)
+    if test_config is None:
+        app.config.from_prefixed_env("SIPAS")
+        if url := database_url_from_env():
+            app.config["SQLALCHEMY_DATABASE_URI"] = url
+    else:
+        app.config.update(test_config)
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from . import admin, cli, errors, http, public
+
+    for module in (public, admin):
+        app.register_blueprint(module.bp)
+    cli.init_app(app)
+    errors.init_app(app)
+    http.init_app(app)
+    return app

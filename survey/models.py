@@ -1,0 +1,148 @@
+"""Database models: the unit tree, counters, questionnaires, periods and responses."""
+
+import enum
+import secrets
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Unit(db.Model):
+    """A node of the administrative tree: province, Sở, commune, ward, sub-office."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[str] = mapped_column(sa.String(20))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    valid_from: Mapped[date | None]
+    valid_to: Mapped[date | None]
+
+    parent: Mapped["Unit | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Unit"]] = relationship(back_populates="parent")
+    counters: Mapped[list["Counter"]] = relationship(back_populates="unit")
+
+    @property
+    def is_active(self) -> bool:
+        return self.valid_to is None or self.valid_to >= date.today()
+
+
+class Counter(db.Model):
+    """A service point of a unit; its QR token is signed and can be rotated."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    # Part of the signed token: a new nonce revokes every printed poster of this counter.
+    token_nonce: Mapped[str] = mapped_column(sa.String(24), default=new_nonce)
+    token_rotated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="counters")
+
+
+class Questionnaire(db.Model):
+    """A stored questionnaire version; its content never changes once it has responses."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[str] = mapped_column(sa.Text)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    loaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class PeriodStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Channel(enum.StrEnum):
+    COUNTER = "counter"  # open QR code at the counter: self-selected feedback
+    SAMPLE = "sample"  # single-use invitation drawn from the dossier register
+
+
+class SurveyPeriod(db.Model):
+    """A survey round with its questionnaire version, dates, channels and state."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire.id"))
+    channels: Mapped[str] = mapped_column(sa.String(40), default=Channel.COUNTER.value)
+    status: Mapped[str] = mapped_column(sa.String(10), default=PeriodStatus.DRAFT.value)
+    opened_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+
+    @property
+    def channel_set(self) -> frozenset[str]:
+        return frozenset(c for c in self.channels.split(",") if c)
+
+    def is_open_on(self, day: date) -> bool:
+        return self.status == PeriodStatus.OPEN and self.starts_on <= day <= self.ends_on
+
+
+class Response(db.Model):
+    """One submitted questionnaire; its answers are rows of Answer."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    field: Mapped[str | None] = mapped_column(sa.String(40))
+    # The nonce of the signed key handed out with the form: a retried or doubled
+    # submission carries the same nonce and the unique constraint keeps one row.
+    submission_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    form_served_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Salted hashes only: never a raw IP address or user agent.
+    network_hash: Mapped[str | None] = mapped_column(sa.String(32))
+    device_hash: Mapped[str | None] = mapped_column(sa.String(32))
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(10), default="valid")
+    status_reason: Mapped[str | None] = mapped_column(sa.String(300))
+
+    answers: Mapped[list["Answer"]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.Index("ix_response_period_unit", "period_id", "unit_id"),
+        sa.Index("ix_response_period_submitted", "period_id", "submitted_at"),
+    )
+
+
+NO_OPINION = 0
+
+
+class Answer(db.Model):
+    """The answer to one scale item: 1–5, or NO_OPINION (0) for "không có ý kiến"."""
+
+    response_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("response.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+    __table_args__ = (sa.CheckConstraint("value BETWEEN 0 AND 5", name="value_on_scale"),)

@@ -1,0 +1,1 @@
+"""Services own the rules and the commits; views and commands call them."""

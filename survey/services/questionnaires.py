@@ -1,0 +1,65 @@
+"""Questionnaire versions: load files into the database, freeze versions with responses."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import Questionnaire, Response, SurveyPeriod
+from ..questionnaires import Questionnaire as Definition
+from ..questionnaires import content_hash, load_file, parse_questionnaire
+
+
+class QuestionnaireFrozen(Conflict):
+    """A questionnaire version with responses was edited; it needs a new version code."""
+
+
+def sync_questionnaires(directory: str | None = None) -> list[str]:
+    """Store every questionnaire file as a version; return the codes added or updated.
+
+    :raise QuestionnaireFrozen: if a file changes a version that already has responses.
+    :raise QuestionnaireError: if a file is not a valid questionnaire.
+    """
+    changed = []
+    folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
+    for path in sorted(folder.glob("*.toml")):
+        definition, text = load_file(path)
+        digest = content_hash(text)
+        stored = db.session.scalar(sa.select(Questionnaire).filter_by(code=definition.code))
+        if stored is None:
+            db.session.add(Questionnaire(code=definition.code, title=definition.title,
+                                         content=text, content_hash=digest))
+        elif stored.content_hash != digest:
+            if has_responses(stored):
+                db.session.rollback()
+                raise QuestionnaireFrozen(
+                    f"{path.name}: version {definition.code} already has responses and cannot "
+                    "change; save the change under a new code (a new file)."
+                )
+            stored.title, stored.content, stored.content_hash = definition.title, text, digest
+        else:
+            continue
+        changed.append(definition.code)
+    db.session.commit()
+    return changed
+
+
+def has_responses(questionnaire: Questionnaire) -> bool:
+    query = (
+        sa.select(Response.id)
+        .join(SurveyPeriod, Response.period_id == SurveyPeriod.id)
+        .where(SurveyPeriod.questionnaire_id == questionnaire.id)
+        .limit(1)
+    )
+    return db.session.scalar(query) is not None
+
+
+def definition_of(questionnaire: Questionnaire) -> Definition:
+    """Return the parsed definition stored with a version (cached by content)."""
+    return parse_questionnaire(questionnaire.content, questionnaire.code)
+
+
+def get_questionnaire(code: str) -> Questionnaire | None:
+    return db.session.scalar(sa.select(Questionnaire).filter_by(code=code))

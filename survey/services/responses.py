@@ -1,0 +1,128 @@
+"""Recording responses: exactly once per served form, never partially, never out of scale."""
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import tokens
+from ..errors import Conflict, ServiceError
+from ..extensions import db
+from ..models import NO_OPINION, Answer, Channel, Counter, Response, SurveyPeriod, utcnow
+from ..questionnaires import Questionnaire
+from . import periods
+from .questionnaires import definition_of
+
+
+class InvalidSubmission(ServiceError):
+    """The submitted form is forged, expired or belongs to another counter or period."""
+
+
+class InvalidAnswers(ServiceError):
+    status = 422
+
+
+class PeriodNotOpen(Conflict):
+    """The period behind a form no longer accepts responses."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a citizen answered: scale items (1–5, 0 = no opinion), the field, other answers."""
+
+    scale: dict[str, int]
+    field: str | None = None
+    extra: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientSignals:
+    network_hash: str | None
+    device_hash: str | None
+
+
+def collecting_period(counter: Counter, day: date | None = None) -> SurveyPeriod | None:
+    """Return the period a counter's QR code collects for today, if any."""
+    return periods.period_collecting(Channel.COUNTER, day)
+
+
+def issue_key(counter: Counter, period: SurveyPeriod) -> str:
+    """Return the signed one-time key that goes into a served form."""
+    return tokens.issue_submission_key(current_app.config["SECRET_KEY"], counter.id, period.id)
+
+
+def check_answers(definition: Questionnaire, submission: Submission) -> None:
+    """Refuse answers that the questionnaire does not allow.
+
+    :raise InvalidAnswers: naming the first problem.
+    """
+    allowed = set(definition.scale_items)
+    unknown = set(submission.scale) - allowed
+    if unknown:
+        raise InvalidAnswers(f"Câu hỏi không có trong phiếu: {', '.join(sorted(unknown))}.")
+    missing = allowed - set(submission.scale)
+    if missing:
+        raise InvalidAnswers(f"Còn câu chưa trả lời: {', '.join(sorted(missing))}.")
+    lowest = NO_OPINION if definition.no_opinion else 1
+    criteria = {c.code for c in definition.criteria}
+    for item, value in submission.scale.items():
+        floor = lowest if item in criteria else 1
+        if not isinstance(value, int) or not floor <= value <= 5:
+            raise InvalidAnswers(f"Câu {item}: câu trả lời ngoài thang đo.")
+
+
+def record_response(counter: Counter, period: SurveyPeriod, key: str,
+                    submission: Submission, signals: ClientSignals) -> tuple[Response, bool]:
+    """Store one response with its answers; a repeated key returns the stored one.
+
+    Returns the response and whether it was created now. Exactly-once rests on the
+    unique submission key, so concurrent retries cannot both insert.
+    :raise InvalidSubmission: if the key is forged, expired or for another form.
+    :raise PeriodNotOpen: if the period stopped collecting.
+    :raise InvalidAnswers: if answers are off the questionnaire.
+    """
+    config = current_app.config
+    signed = tokens.read_submission_key(config["SECRET_KEY"], key, config["FORM_MAX_AGE"])
+    if signed is None or (signed.counter_id, signed.period_id) != (counter.id, period.id):
+        raise InvalidSubmission("Phiếu đã hết hạn hoặc không hợp lệ. Vui lòng quét lại mã QR.")
+    existing = _by_key(signed.nonce)
+    if existing is not None:
+        return existing, False
+    if not period.is_open_on(date.today()):
+        raise PeriodNotOpen("Đợt khảo sát đã kết thúc; phiếu không được ghi nhận.")
+    check_answers(definition_of(period.questionnaire), submission)
+    response = Response(
+        period_id=period.id, unit_id=counter.unit_id, counter_id=counter.id,
+        channel=Channel.COUNTER.value, field=submission.field, submission_key=signed.nonce,
+        form_served_at=signed.served_at, submitted_at=utcnow(),
+        network_hash=signals.network_hash, device_hash=signals.device_hash,
+        extra=submission.extra,
+    )
+    db.session.add(response)
+    try:
+        db.session.flush()
+        rows = [{"response_id": response.id, "item": item, "value": value}
+                for item, value in submission.scale.items()]
+        db.session.execute(sa.insert(Answer), rows)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _by_key(signed.nonce)
+        if existing is None:
+            raise
+        return existing, False
+    return response, True
+
+
+def _by_key(nonce: str) -> Response | None:
+    return db.session.scalar(sa.select(Response).filter_by(submission_key=nonce))
+
+
+def count_responses(period: SurveyPeriod | None = None) -> int:
+    query = sa.select(sa.func.count(Response.id))
+    if period is not None:
+        query = query.where(Response.period_id == period.id)
+    return db.session.scalar(query)

@@ -1,0 +1,120 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, migrated by Alembic, seeded per test.
+
+PostgreSQL tests skip when no server answers, except when SIPAS_REQUIRE_SERVICES=1
+(set by .ci/run), where a missing service fails the run instead.
+"""
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from survey import create_app
+from survey.extensions import db
+from tests import seed as seed_data
+
+POSTGRES_URL = os.environ.get("SIPAS_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def require_services() -> bool:
+    return os.environ.get("SIPAS_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str):
+    if require_services():
+        pytest.fail(f"{reason} (SIPAS_REQUIRE_SERVICES=1: required services must be present)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory):
+    """Create one throwaway database per backend for the whole run."""
+    urls = {"sqlite": (f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}", {})}
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        urls["postgresql"] = (POSTGRES_URL, options)
+    except sa.exc.OperationalError as exc:
+        urls["postgresql"] = exc
+    migrated: set[str] = set()
+    yield urls, migrated
+    if "postgresql" in migrated or not isinstance(urls["postgresql"], Exception):
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def create_test_app(backend: str, database_urls, **config):
+    urls, migrated = database_urls
+    target = urls[backend]
+    if isinstance(target, Exception):
+        skip_or_fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {target}")
+    url, engine_options = target
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test", "INTEGRITY_SALT": "test-salt",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "sipas.test", **config,
+    })
+    with app.app_context():
+        if backend not in migrated:
+            upgrade()
+            migrated.add(backend)
+        empty_all_tables()
+        seed_data.seed()
+    return app
+
+
+def empty_all_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_app(backend, database_urls):
+    """Return a factory of seeded apps on this test's backend; their engines close after."""
+    apps = []
+
+    def factory(**config):
+        apps.append(create_test_app(backend, database_urls, **config))
+        return apps[-1]
+
+    yield factory
+    for made in apps:
+        with made.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app

@@ -1,0 +1,38 @@
+"""Helpers shared by the HTTP tests: a counter's URL and a complete answer sheet."""
+
+import re
+from pathlib import Path
+
+from survey import tokens
+from survey.questionnaires import load_file
+from tests.seed import COUNTER_NONCE
+
+DEFINITION, _ = load_file(Path(__file__).resolve().parent.parent / "questionnaires" / "sipas-2640.toml")
+
+
+def counter_path(counter_id: int, secret: str = "test") -> str:
+    return f"/s/{tokens.counter_token(secret, counter_id, COUNTER_NONCE)}"
+
+
+def field_name(code: str) -> str:
+    return "q_" + code.replace(".", "_").replace("-", "_")
+
+
+def complete_answers(value: str = "4", **overrides) -> dict[str, str | list[str]]:
+    """Return form data answering every criterion, the overall question and the field."""
+    data: dict[str, str | list[str]] = {field_name(c.code): value for c in DEFINITION.criteria}
+    data[field_name("overall")] = value
+    data[field_name("field")] = "ho-tich"
+    data[field_name("expectations")] = ["E3", "time"]
+    data[field_name("gender")] = "nu"
+    data.update(overrides)
+    return data
+
+
+def served_form(client, path: str) -> dict[str, str]:
+    """GET the survey page and return its hidden fields (submission key, CSRF token)."""
+    html = client.get(path).get_data(as_text=True)
+    hidden = dict(re.findall(r'<input[^>]*name="(k|csrf_token)"[^>]*value="([^"]*)"', html))
+    hidden.update({name: value for value, name in re.findall(
+        r'<input[^>]*value="([^"]*)"[^>]*name="(k|csrf_token)"', html)})
+    return hidden

@@ -1,0 +1,36 @@
+"""Fixed test data: a small province with an open period (flaskr's data.sql, as code)."""
+
+from datetime import date, timedelta
+
+from survey.extensions import db
+from survey.models import Counter, PeriodStatus, SurveyPeriod, Unit
+from survey.services.questionnaires import get_questionnaire, sync_questionnaires
+
+OPEN_COUNTER_ID = 1  # Sở Tư pháp, in the open period
+OTHER_COUNTER_ID = 2  # Xã Hòa Bình
+REVOKED_COUNTER_ID = 3  # deactivated
+PERIOD_ID = 1
+COUNTER_NONCE = "seed-nonce-1"
+UNITS = (("P", "Tỉnh Thử", "province", None), ("STP", "Sở Tư pháp", "department", "P"),
+         ("X-HB", "Xã Hòa Bình", "commune", "P"))
+
+
+def seed() -> None:
+    """Insert the fixed data into an empty, migrated database."""
+    sync_questionnaires()
+    units = {}
+    for code, name, level, parent in UNITS:
+        units[code] = Unit(code=code, name=name, level=level, parent=units.get(parent))
+        db.session.add(units[code])
+    db.session.add_all([
+        Counter(id=OPEN_COUNTER_ID, unit=units["STP"], name="Quầy 1", token_nonce=COUNTER_NONCE),
+        Counter(id=OTHER_COUNTER_ID, unit=units["X-HB"], name="Quầy 1", token_nonce=COUNTER_NONCE),
+        Counter(id=REVOKED_COUNTER_ID, unit=units["STP"], name="Quầy cũ",
+                token_nonce=COUNTER_NONCE, is_active=False),
+    ])
+    today = date.today()
+    db.session.add(SurveyPeriod(
+        id=PERIOD_ID, name="Đợt thử", starts_on=today - timedelta(days=30),
+        ends_on=today + timedelta(days=30), questionnaire=get_questionnaire("sipas-2640"),
+        channels="counter,sample", status=PeriodStatus.OPEN.value))
+    db.session.commit()
