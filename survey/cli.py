@@ -1,30 +1,32 @@
 """Commands: `flask --app wsgi <command>`; every one calls a service."""
 
+import functools
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app, url_for
+from flask.cli import with_appcontext
 
 from .errors import ServiceError
 from .extensions import db
-from .models import SurveyPeriod
+from .models import Counter, SurveyPeriod
 from .questionnaires import QuestionnaireError
 from .services import demo, periods, units
 from .services.questionnaires import get_questionnaire, sync_questionnaires
 
 
 def fail_on_service_error(func):
-    """Print a service's refusal as a clean error (exit code 1) instead of a traceback."""
+    """Run in the app context; print a service's refusal as a clean error (exit code 1)."""
 
+    @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (ServiceError, QuestionnaireError) as exc:
             raise click.ClickException(str(exc)) from None
 
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    return wrapper
+    return with_appcontext(wrapper)
 
 
 @click.command("sync-questionnaires")
@@ -61,8 +63,6 @@ def add_counter_command(unit_code: str, name: str):
 @fail_on_service_error
 def rotate_token_command(counter_id: int):
     """Give a counter a new QR token; its old posters stop working."""
-    from .models import Counter
-
     counter = db.session.get(Counter, counter_id)
     if counter is None:
         raise click.ClickException(f"No counter {counter_id}.")
@@ -117,6 +117,7 @@ def seed_demo_command(responses: int, base_url: str):
 
 @click.command("counters")
 @click.option("--base-url", default="http://localhost:5000", show_default=True)
+@fail_on_service_error
 def counters_command(base_url: str):
     """List counters with their poster and survey URLs."""
     list_counters(base_url)
