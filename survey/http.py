@@ -23,10 +23,11 @@ def secure_headers(response: Response) -> Response:
 
 def gzip_response(response: Response) -> Response:
     """Compress text bodies when the client accepts gzip (3G links pay per byte)."""
+    if response.direct_passthrough and response.mimetype in COMPRESSIBLE:
+        response.direct_passthrough = False  # a static file: small enough to read and compress
     if (
-        response.direct_passthrough
-        or response.is_streamed
-        or response.status_code < 200
+        response.is_streamed
+        or response.status_code != 200
         or "Content-Encoding" in response.headers
         or response.mimetype not in COMPRESSIBLE
         or "gzip" not in request.headers.get("Accept-Encoding", "")

@@ -61,7 +61,8 @@ class Questionnaire(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     title: Mapped[str] = mapped_column(sa.String(200))
-    content: Mapped[str] = mapped_column(sa.Text)
+    # Deferred: requests need only the hash to find the parsed definition in the cache.
+    content: Mapped[str] = mapped_column(sa.Text, deferred=True)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     loaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
@@ -117,13 +118,13 @@ class Response(db.Model):
     # Salted hashes only: never a raw IP address or user agent.
     network_hash: Mapped[str | None] = mapped_column(sa.String(32))
     device_hash: Mapped[str | None] = mapped_column(sa.String(32))
+    # One digit per scale item, in the questionnaire version's item order (versions are
+    # immutable, so positions never move): "4453…", 0 = no opinion. One row per response
+    # keeps a submission to a single INSERT and decodes to an (n, items) array at once.
+    answers: Mapped[str] = mapped_column(sa.String(128))
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     status: Mapped[str] = mapped_column(sa.String(10), default="valid")
     status_reason: Mapped[str | None] = mapped_column(sa.String(300))
-
-    answers: Mapped[list["Answer"]] = relationship(
-        back_populates="response", cascade="all, delete-orphan"
-    )
 
     __table_args__ = (
         sa.Index("ix_response_period_unit", "period_id", "unit_id"),
@@ -131,18 +132,4 @@ class Response(db.Model):
     )
 
 
-NO_OPINION = 0
-
-
-class Answer(db.Model):
-    """The answer to one scale item: 1–5, or NO_OPINION (0) for "không có ý kiến"."""
-
-    response_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("response.id", ondelete="CASCADE"), primary_key=True
-    )
-    item: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    value: Mapped[int] = mapped_column(sa.SmallInteger)
-
-    response: Mapped[Response] = relationship(back_populates="answers")
-
-    __table_args__ = (sa.CheckConstraint("value BETWEEN 0 AND 5", name="value_on_scale"),)
+NO_OPINION = 0  # "không có ý kiến": stored as 0, excluded from every denominator

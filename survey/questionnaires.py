@@ -62,10 +62,17 @@ class Questionnaire:
 
     @property
     def scale_items(self) -> tuple[str, ...]:
-        """Codes stored as Answer rows: every criterion and every question on the scale."""
+        """Codes answered on the 1–5 scale, in stored order: the criteria, then scale questions."""
         return tuple(c.code for c in self.criteria) + tuple(
             q.code for q in self.questions if q.on_scale
         )
+
+    def encode_answers(self, scale: dict[str, int]) -> str:
+        """Return the stored form of scale answers: one digit per item, in item order."""
+        return "".join(str(scale[code]) for code in self.scale_items)
+
+    def decode_answers(self, stored: str) -> dict[str, int]:
+        return {code: int(digit) for code, digit in zip(self.scale_items, stored, strict=True)}
 
     def question(self, code: str) -> Question | None:
         return next((q for q in self.questions if q.code == code), None)

@@ -3,17 +3,17 @@
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, Counter, PeriodStatus, Response, SurveyPeriod
+from survey.models import Counter, PeriodStatus, Response, SurveyPeriod
 from survey.services import units
-from tests.helpers import complete_answers, counter_path, field_name, served_form
+from tests.helpers import DEFINITION, complete_answers, counter_path, field_name, served_form
 from tests.seed import OPEN_COUNTER_ID, PERIOD_ID, REVOKED_COUNTER_ID
 
 PATH = counter_path(OPEN_COUNTER_ID)
 
 
-def count(app, model=Response) -> int:
+def count(app) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        return db.session.scalar(sa.select(sa.func.count(Response.id)))
 
 
 def submit(client, path=PATH, **overrides):
@@ -39,13 +39,12 @@ def test_submission_stores_one_response_with_all_answers(app, client):
     assert response.headers["Location"].endswith(PATH + "/cam-on")
     with app.app_context():
         stored = db.session.scalars(sa.select(Response)).one()
-        assert (stored.unit.code if hasattr(stored, "unit") else stored.unit_id)
         assert stored.channel == "counter" and stored.field == "ho-tich"
         assert stored.counter_id == OPEN_COUNTER_ID and stored.period_id == PERIOD_ID
         assert stored.extra == {"expectations": ["E3", "time"], "gender": "nu"}
         assert stored.form_served_at <= stored.submitted_at
         assert len(stored.network_hash) == 32
-        answers = {a.item: a.value for a in stored.answers}
+        answers = DEFINITION.decode_answers(stored.answers)
     assert len(answers) == 23 and set(answers.values()) == {4}
 
 
@@ -61,14 +60,14 @@ def test_retried_submission_is_stored_once(app, client):
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert count(app) == 1
-    assert count(app, Answer) == 23
 
 
 def test_no_opinion_is_stored_as_zero(app, client):
     submit(client, **{field_name("5.4"): "0"})
     with app.app_context():
-        value = db.session.scalar(sa.select(Answer.value).filter_by(item="5.4"))
-    assert value == 0
+        stored = db.session.scalar(sa.select(Response.answers))
+    assert DEFINITION.decode_answers(stored)["5.4"] == 0
+    assert DEFINITION.decode_answers(stored)["5.3"] == 4
 
 
 def test_missing_answers_keep_what_was_answered(app, client):

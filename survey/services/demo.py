@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import NO_OPINION, Answer, Channel, Counter, Response, SurveyPeriod, Unit
+from ..models import NO_OPINION, Channel, Counter, Response, SurveyPeriod, Unit
 from . import periods, units
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
@@ -45,7 +45,8 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
                                    quarter_start + timedelta(days=91), get_questionnaire("sipas-2640"),
                                    (Channel.COUNTER, Channel.SAMPLE))
     periods.open_period(period)
-    add_synthetic_responses(period, responses, rng)
+    if responses:
+        add_synthetic_responses(period, responses, rng)
     return period
 
 
@@ -61,33 +62,28 @@ def add_synthetic_responses(period: SurveyPeriod, count: int, rng: random.Random
     unit_level = {c.unit_id: rng.uniform(-0.8, 0.9) for c in counters}
     fields = [o.code for o in definition.question("field").options]
     now = datetime.now(VN)
-    responses, answers = [], []
+    rows = []
     for _ in range(count):
         counter = rng.choice(counters)
         level = unit_level[counter.unit_id] + rng.gauss(0, 0.7)
+        scale = {"overall": _likert(rng, level)}
+        for element in definition.elements:
+            shift = -0.6 if element.code == "E5" else 0.0
+            for criterion in element.criteria:
+                unanswered = element.code == "E5" and rng.random() < 0.25
+                scale[criterion.code] = NO_OPINION if unanswered else _likert(rng, level + shift)
         day = now.date() - timedelta(days=rng.randrange(0, 30))
         served = datetime.combine(day, time(7, 30), VN) + timedelta(minutes=rng.randrange(0, 540))
-        response = Response(
+        rows.append(Response(
             period_id=period.id, unit_id=counter.unit_id, counter_id=counter.id,
             channel=Channel.COUNTER.value, field=rng.choice(fields),
             submission_key=secrets.token_urlsafe(16), form_served_at=served,
             submitted_at=served + timedelta(seconds=rng.randrange(70, 400)),
+            answers=definition.encode_answers(scale),
             extra={"gender": rng.choice(("nam", "nu")),
                    "age_group": rng.choice(("18-25", "26-35", "36-45", "46-60", "61+"))},
-        )
-        responses.append(response)
-        for element in definition.elements:
-            shift = -0.6 if element.code == "E5" else 0.0
-            for criterion in element.criteria:
-                if element.code == "E5" and rng.random() < 0.25:
-                    answers.append((response, criterion.code, NO_OPINION))
-                    continue
-                answers.append((response, criterion.code, _likert(rng, level + shift)))
-        answers.append((response, "overall", _likert(rng, level)))
-    db.session.add_all(responses)
-    db.session.flush()
-    db.session.execute(sa.insert(Answer), [
-        {"response_id": r.id, "item": item, "value": value} for r, item, value in answers])
+        ))
+    db.session.add_all(rows)
     db.session.commit()
 
 

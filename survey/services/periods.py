@@ -61,5 +61,6 @@ def period_collecting(channel: str, day: date | None = None) -> SurveyPeriod | N
         .where(SurveyPeriod.status == PeriodStatus.OPEN,
                SurveyPeriod.starts_on <= day, SurveyPeriod.ends_on >= day)
         .order_by(SurveyPeriod.starts_on.desc())
+        .options(sa.orm.joinedload(SurveyPeriod.questionnaire))
     )
     return next((p for p in db.session.scalars(query) if channel in p.channel_set), None)

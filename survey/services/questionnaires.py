@@ -56,9 +56,16 @@ def has_responses(questionnaire: Questionnaire) -> bool:
     return db.session.scalar(query) is not None
 
 
+_definitions: dict[str, Definition] = {}
+
+
 def definition_of(questionnaire: Questionnaire) -> Definition:
-    """Return the parsed definition stored with a version (cached by content)."""
-    return parse_questionnaire(questionnaire.content, questionnaire.code)
+    """Return the parsed definition stored with a version, cached by its content hash."""
+    definition = _definitions.get(questionnaire.content_hash)
+    if definition is None:
+        definition = parse_questionnaire(questionnaire.content, questionnaire.code)
+        _definitions[questionnaire.content_hash] = definition
+    return definition
 
 
 def get_questionnaire(code: str) -> Questionnaire | None:

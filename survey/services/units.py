@@ -137,7 +137,9 @@ def find_counter(token: str) -> Counter | None:
     counter_id = tokens.counter_id_from_token(token)
     if counter_id is None:
         return None
-    counter = db.session.get(Counter, counter_id)
+    query = (sa.select(Counter).join(Counter.unit).options(sa.orm.contains_eager(Counter.unit))
+             .where(Counter.id == counter_id))
+    counter = db.session.scalar(query)
     if counter is None or not counter.is_active or not counter.unit.is_active:
         return None
     secret = current_app.config["SECRET_KEY"]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from survey import tokens
 from survey.extensions import db
-from survey.models import Answer, Counter, PeriodStatus, Response, SurveyPeriod
+from survey.models import Counter, PeriodStatus, Response, SurveyPeriod
 from survey.services import responses
 from tests.helpers import DEFINITION
 from tests.seed import OPEN_COUNTER_ID, OTHER_COUNTER_ID, PERIOD_ID
@@ -35,7 +35,7 @@ def test_record_is_idempotent_per_key(counter_and_period):
     first, created = responses.record_response(counter, period, key, full_submission(), SIGNALS)
     again, created_again = responses.record_response(counter, period, key, full_submission(), SIGNALS)
     assert (created, created_again) == (True, False)
-    assert first.id == again.id and stored() == 1
+    assert first == again and stored() == 1
 
 
 def test_record_rejects_a_key_of_another_counter(counter_and_period):
@@ -104,9 +104,8 @@ def test_concurrent_retries_store_one_response(app, backend):
             period = db.session.get(SurveyPeriod, PERIOD_ID)
             barrier.wait()
             try:
-                response, created = responses.record_response(counter, period, key,
-                                                              full_submission(), SIGNALS)
-                outcomes.append((response.id, created))
+                outcomes.append(responses.record_response(counter, period, key,
+                                                          full_submission(), SIGNALS))
             except sa.exc.OperationalError as exc:  # SQLite: "database is locked"
                 outcomes.append(("locked", str(exc)))
 
@@ -117,7 +116,7 @@ def test_concurrent_retries_store_one_response(app, backend):
         thread.join()
     with app.app_context():
         assert stored() == 1
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 23
+        assert db.session.scalar(sa.select(Response.answers)) == "4" * 23
     created = [o for o in outcomes if o[1] is True]
     assert len(created) == 1
     if backend == "postgresql":

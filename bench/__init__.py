@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [NAME ...]`; each writes its section of bench/RESULTS.md."""

@@ -1,0 +1,20 @@
+"""Run benchmarks: `python -m bench` (all) or `python -m bench page submit ...`."""
+
+import argparse
+import importlib
+
+BENCHMARKS = {
+    "page": "bench.page_weight",
+    "submit": "bench.submit_throughput",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=list(BENCHMARKS))
+    for name in parser.parse_args().names or BENCHMARKS:
+        importlib.import_module(BENCHMARKS[name]).run()
+
+
+if __name__ == "__main__":
+    main()
