@@ -11,7 +11,9 @@ BENCHMARKS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=list(BENCHMARKS))
+    parser.add_argument(
+        "names", nargs="*", choices=[*BENCHMARKS, []], default=list(BENCHMARKS)
+    )
     for name in parser.parse_args().names or BENCHMARKS:
         importlib.import_module(BENCHMARKS[name]).run()
 

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from bench.results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("SIPAS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES = os.environ.get(
+    "SIPAS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 SECRET = "bench-secret"
 PORT = 8765
 
@@ -30,7 +32,8 @@ PORT = 8765
 def server_env(schema: str) -> dict:
     return os.environ | {
         "DATABASE_URL": f"{POSTGRES}?options=-csearch_path%3D{schema}",
-        "SIPAS_SECRET_KEY": SECRET, "SIPAS_INTEGRITY_SALT": "bench-salt",
+        "SIPAS_SECRET_KEY": SECRET,
+        "SIPAS_INTEGRITY_SALT": "bench-salt",
         "SIPAS_RATELIMIT_ENABLED": "false",
     }
 
@@ -59,7 +62,9 @@ def prepare(env: dict, count: int, path: Path) -> None:
     for _ in range(64):
         with app.test_request_context():
             csrf = generate_csrf()
-            cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+            cookie = app.session_interface.get_signing_serializer(app).dumps(
+                dict(session)
+            )
             phones.append((f"session={cookie}", csrf))
     body = complete_answers()
     with path.open("w") as out:
@@ -75,17 +80,32 @@ def prepare(env: dict, count: int, path: Path) -> None:
 def wrk(script: str, url: str, seconds: int, connections: int, env: dict) -> dict:
     threads = 2
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "-s", str(ROOT / "bench" / script), url],
-        capture_output=True, text=True, env=env | {"WRK_THREADS": str(threads)}, check=True)
-    line = next(l for l in result.stdout.splitlines() if l.startswith("RESULT"))
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env | {"WRK_THREADS": str(threads)},
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
     values = dict(pair.split("=") for pair in line.split()[1:])
     rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
     values["rate"] = float(rate.group(1)) if rate else 0.0
     return {k: float(v) for k, v in values.items()}
 
 
-def run(seconds: int = 30, connections: int = 32, workers: int = 4, threads: int = 2) -> dict:
+def run(
+    seconds: int = 30, connections: int = 32, workers: int = 4, threads: int = 2
+) -> dict:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(POSTGRES)
     with engine.begin() as conn:
@@ -97,19 +117,49 @@ def run(seconds: int = 30, connections: int = 32, workers: int = 4, threads: int
             submissions = Path(folder) / "submissions.tsv"
             prepare(env, count=1500 * seconds, path=submissions)
             server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                 "--worker-class", "gthread", "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning",
-                 "wsgi:app"], cwd=ROOT, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    str(workers),
+                    "--threads",
+                    str(threads),
+                    "--worker-class",
+                    "gthread",
+                    "--bind",
+                    f"127.0.0.1:{PORT}",
+                    "--log-level",
+                    "warning",
+                    "wsgi:app",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
             wait_until_up(f"http://127.0.0.1:{PORT}/healthz")
             base = f"http://127.0.0.1:{PORT}"
             ceiling = wrk("trivial.lua", base + "/healthz", 10, connections, env)
-            submit = wrk("submit.lua", base, seconds, connections, env | {"SUBMISSIONS": str(submissions)})
+            submit = wrk(
+                "submit.lua",
+                base,
+                seconds,
+                connections,
+                env | {"SUBMISSIONS": str(submissions)},
+            )
         with engine.connect() as conn:
-            stored = conn.execute(sa.text(f'SELECT count(*) FROM "{schema}".response')).scalar()
-            keys = conn.execute(sa.text(
-                f'SELECT count(DISTINCT submission_key) FROM "{schema}".response')).scalar()
-            answers = conn.execute(sa.text(
-                f'SELECT count(*) FROM "{schema}".response WHERE length(answers) = 23')).scalar()
+            stored = conn.execute(
+                sa.text(f'SELECT count(*) FROM "{schema}".response')
+            ).scalar()
+            keys = conn.execute(
+                sa.text(
+                    f'SELECT count(DISTINCT submission_key) FROM "{schema}".response'
+                )
+            ).scalar()
+            answers = conn.execute(
+                sa.text(
+                    f'SELECT count(*) FROM "{schema}".response WHERE length(answers) = 23'
+                )
+            ).scalar()
     finally:
         if server:
             server.terminate()
@@ -119,18 +169,27 @@ def run(seconds: int = 30, connections: int = 32, workers: int = 4, threads: int
         engine.dispose()
     accepted = int(submit["accepted"])
     per_second = accepted / seconds
-    figures = {"accepted": accepted, "stored": stored, "distinct_keys": keys, "answers": answers,
-               "per_second": per_second, "ceiling": ceiling["rate"], "other": int(submit["other"])}
+    figures = {
+        "accepted": accepted,
+        "stored": stored,
+        "distinct_keys": keys,
+        "answers": answers,
+        "per_second": per_second,
+        "ceiling": ceiling["rate"],
+        "other": int(submit["other"]),
+    }
     ms = lambda us: f"{us / 1000:.1f}"  # noqa: E731
     body = (
         f"gunicorn {workers} workers × {threads} threads (gthread) + PostgreSQL on loopback, "
         f"wrk {connections} connections, 2 threads; submissions {seconds} s, ceiling 10 s.\n\n"
-        "| endpoint | per second | p50 ms | p95 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n"
+        "| endpoint | per second | p50 ms | p95 ms | p99 ms | max ms |\n"
+        "|---|---:|---:|---:|---:|---:|\n"
         f"| POST /s/<token> (stored responses) | **{per_second:,.0f}** | {ms(submit['p50'])} | "
         f"{ms(submit['p95'])} | {ms(submit['p99'])} | {ms(submit['max'])} |\n"
         f"| GET /healthz (ceiling) | {ceiling['rate']:,.0f} | {ms(ceiling['p50'])} | "
         f"{ms(ceiling['p95'])} | {ms(ceiling['p99'])} | {ms(ceiling['max'])} |\n\n"
-        f"Share of the ceiling: **{per_second / ceiling['rate']:.0%}** (goal ≥ 40 %); goal ≥ 300/s: "
+        f"Share of the ceiling: **{per_second / ceiling['rate']:.0%}** (goal ≥ 40 %); "
+        "goal ≥ 300/s: "
         f"{'met' if per_second >= 300 else 'MISSED'}.\n"
         f"Accepted (303) {accepted:,}, other statuses {figures['other']}, rows stored {stored:,}, "
         f"distinct keys {keys:,}, rows with all 23 answers {answers:,}. "

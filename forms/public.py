@@ -18,7 +18,9 @@ class ChoiceField(RadioField):
     """A radio group whose invalid-choice message is Vietnamese."""
 
     def pre_validate(self, form):
-        if self.data is not None and self.data not in {choice.value for choice in self.choices}:
+        if self.data is not None and self.data not in {
+            choice.value for choice in self.choices
+        }:
             raise ValidationError(NOT_A_CHOICE)
 
 
@@ -53,8 +55,11 @@ class ResponseForm(FlaskForm):
     def answers(self) -> tuple[dict[str, int], str | None, dict]:
         """Return (scale answers as ints, the procedure field, other answers)."""
         scale = {code: int(self[name].data) for name, code in self.scale_items.items()}
-        other = {code: self[name].data for name, code in self.other_items.items()
-                 if self[name].data not in (None, "", [])}
+        other = {
+            code: self[name].data
+            for name, code in self.other_items.items()
+            if self[name].data not in (None, "", [])
+        }
         return scale, other.pop("field", None), other
 
 
@@ -71,26 +76,43 @@ def response_form_class(definition) -> type[ResponseForm]:
     criterion_choices = scale_choices(definition.scale, definition.no_opinion)
     for criterion in definition.criteria:
         name = ResponseForm.field_name(criterion.code)
-        fields[name] = ChoiceField(criterion.text, choices=criterion_choices,
-                                   validators=[InputRequired(REQUIRED)])
+        fields[name] = ChoiceField(
+            criterion.text,
+            choices=criterion_choices,
+            validators=[InputRequired(REQUIRED)],
+        )
         scale_items[name] = criterion.code
     for question in definition.questions:
         name = ResponseForm.field_name(question.code)
         required = [InputRequired(REQUIRED)] if question.required else [Optional()]
         if question.on_scale:
-            fields[name] = ChoiceField(question.label, choices=scale_choices(definition.scale, None),
-                                       validators=required)
+            fields[name] = ChoiceField(
+                question.label,
+                choices=scale_choices(definition.scale, None),
+                validators=required,
+            )
             scale_items[name] = question.code
             continue
-        choices = [SelectChoice(option.code, option.label) for option in question.options]
+        choices = [
+            SelectChoice(option.code, option.label) for option in question.options
+        ]
         if question.kind == "single":
-            fields[name] = ChoiceField(question.label, choices=choices, validators=required)
+            fields[name] = ChoiceField(
+                question.label, choices=choices, validators=required
+            )
         elif question.kind == "multi":
-            fields[name] = MultiChoiceField(question.label, choices=choices, validators=[Optional()])
+            fields[name] = MultiChoiceField(
+                question.label, choices=choices, validators=[Optional()]
+            )
         else:
             limit = question.max_length
-            fields[name] = TextAreaField(question.label, validators=[
-                Optional(), Length(max=limit, message=f"Tối đa {limit} ký tự.")])
+            fields[name] = TextAreaField(
+                question.label,
+                validators=[
+                    Optional(),
+                    Length(max=limit, message=f"Tối đa {limit} ký tự."),
+                ],
+            )
         other_items[name] = question.code
     fields["scale_items"], fields["other_items"] = scale_items, other_items
     return type("QuestionnaireForm", (ResponseForm,), fields)

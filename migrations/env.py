@@ -25,7 +25,10 @@ def run_migrations_online():
     """Run migrations on a connection of the app's engine."""
 
     def skip_empty_autogenerate(context, revision, directives):
-        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        if (
+            getattr(config.cmd_opts, "autogenerate", False)
+            and directives[0].upgrade_ops.is_empty()
+        ):
             directives[:] = []
             logger.info("No changes in schema detected.")
 

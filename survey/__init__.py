@@ -11,7 +11,9 @@ MIGRATIONS_DIR = str(INSTANCE_DIR.parent / "migrations")
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the survey application."""
-    app = Flask(__name__, template_folder="../templates", instance_path=str(INSTANCE_DIR))
+    app = Flask(
+        __name__, template_folder="../templates", instance_path=str(INSTANCE_DIR)
+    )
     app.config.from_object(Config)
     if test_config is None:
         app.config.from_prefixed_env("SIPAS")

@@ -4,7 +4,6 @@ import functools
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 
@@ -34,11 +33,15 @@ def fail_on_service_error(func):
 def sync_questionnaires_command():
     """Load questionnaires/*.toml as versions (refuses to change one with responses)."""
     changed = sync_questionnaires()
-    click.echo(f"{len(changed)} version(s) added or updated: {', '.join(changed) or '-'}")
+    click.echo(
+        f"{len(changed)} version(s) added or updated: {', '.join(changed) or '-'}"
+    )
 
 
 @click.command("import-units")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @fail_on_service_error
 def import_units_command(csv_file: Path):
     """Import the unit tree from CSV: code,name,level,parent_code."""
@@ -75,17 +78,26 @@ def rotate_token_command(counter_id: int):
 @click.argument("starts_on", type=click.DateTime(["%Y-%m-%d"]))
 @click.argument("ends_on", type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--questionnaire", "code", default="sipas-2640", show_default=True)
-@click.option("--channel", "channels", multiple=True, default=["counter"], show_default=True,
-              type=click.Choice(["counter", "sample"]))
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    default=["counter"],
+    show_default=True,
+    type=click.Choice(["counter", "sample"]),
+)
 @click.option("--open", "open_now", is_flag=True, help="Open it at once.")
 @fail_on_service_error
 def create_period_command(name, starts_on, ends_on, code, channels, open_now):
     """Create a survey period (dates as YYYY-MM-DD)."""
     questionnaire = get_questionnaire(code)
     if questionnaire is None:
-        raise click.ClickException(f"No questionnaire version {code}; run sync-questionnaires.")
-    period = periods.create_period(name, starts_on.date(), ends_on.date(), questionnaire,
-                                   tuple(channels))
+        raise click.ClickException(
+            f"No questionnaire version {code}; run sync-questionnaires."
+        )
+    period = periods.create_period(
+        name, starts_on.date(), ends_on.date(), questionnaire, tuple(channels)
+    )
     if open_now:
         periods.open_period(period)
     click.echo(f"period {period.id}: {period.name} ({period.status})")
@@ -126,19 +138,32 @@ def counters_command(base_url: str):
 def list_counters(base_url: str) -> None:
     with current_app.test_request_context(base_url=base_url):
         for counter in units.counters_with_units():
-            poster = url_for("admin.counter_poster", counter_id=counter.id, _external=True)
-            click.echo(f"{counter.unit.name} · {counter.name}\n"
-                       f"    poster: {poster}\n    survey: {survey_url(counter, base_url)}")
+            poster = url_for(
+                "admin.counter_poster", counter_id=counter.id, _external=True
+            )
+            click.echo(
+                f"{counter.unit.name} · {counter.name}\n"
+                f"    poster: {poster}\n    survey: {survey_url(counter, base_url)}"
+            )
 
 
 def survey_url(counter, base_url: str = "http://localhost:5000") -> str:
     with current_app.test_request_context(base_url=base_url):
-        return url_for("public.respond", token=units.counter_token(counter), _external=True)
+        return url_for(
+            "public.respond", token=units.counter_token(counter), _external=True
+        )
 
 
-COMMANDS = (sync_questionnaires_command, import_units_command, add_counter_command,
-            rotate_token_command, create_period_command, set_period_command,
-            seed_demo_command, counters_command)
+COMMANDS = (
+    sync_questionnaires_command,
+    import_units_command,
+    add_counter_command,
+    rotate_token_command,
+    create_period_command,
+    set_period_command,
+    seed_demo_command,
+    counters_command,
+)
 
 
 def init_app(app: Flask) -> None:

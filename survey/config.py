@@ -35,7 +35,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     # Per client network; a one-stop centre's Wi-Fi shares one address.
     SUBMIT_RATE_LIMIT = "120 per minute"
-    PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-For to trust
+    PROXY_COUNT = (
+        0  # reverse proxies in front of the app whose X-Forwarded-For to trust
+    )
     BABEL_DEFAULT_LOCALE = "vi"
 
 

@@ -8,7 +8,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-COMPRESSIBLE = ("text/html", "text/css", "text/csv", "image/svg+xml", "application/json")
+COMPRESSIBLE = (
+    "text/html",
+    "text/css",
+    "text/csv",
+    "image/svg+xml",
+    "application/json",
+)
 
 
 def secure_headers(response: Response) -> Response:
@@ -24,7 +30,9 @@ def secure_headers(response: Response) -> Response:
 def gzip_response(response: Response) -> Response:
     """Compress text bodies when the client accepts gzip (3G links pay per byte)."""
     if response.direct_passthrough and response.mimetype in COMPRESSIBLE:
-        response.direct_passthrough = False  # a static file: small enough to read and compress
+        response.direct_passthrough = (
+            False  # a static file: small enough to read and compress
+        )
     if (
         response.is_streamed
         or response.status_code != 200

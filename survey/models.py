@@ -2,7 +2,7 @@
 
 import enum
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,7 +14,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_nonce() -> str:
@@ -32,7 +32,9 @@ class Unit(db.Model):
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]
 
-    parent: Mapped["Unit | None"] = relationship(remote_side=[id], back_populates="children")
+    parent: Mapped["Unit | None"] = relationship(
+        remote_side=[id], back_populates="children"
+    )
     children: Mapped[list["Unit"]] = relationship(back_populates="parent")
     counters: Mapped[list["Counter"]] = relationship(back_populates="unit")
 
@@ -49,7 +51,9 @@ class Counter(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     # Part of the signed token: a new nonce revokes every printed poster of this counter.
     token_nonce: Mapped[str] = mapped_column(sa.String(24), default=new_nonce)
-    token_rotated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    token_rotated_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True)
+    )
     is_active: Mapped[bool] = mapped_column(default=True)
 
     unit: Mapped[Unit] = relationship(back_populates="counters")
@@ -64,7 +68,9 @@ class Questionnaire(db.Model):
     # Deferred: requests need only the hash to find the parsed definition in the cache.
     content: Mapped[str] = mapped_column(sa.Text, deferred=True)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
-    loaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    loaded_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
 
 
 class PeriodStatus(enum.StrEnum):
@@ -98,7 +104,9 @@ class SurveyPeriod(db.Model):
         return frozenset(c for c in self.channels.split(",") if c)
 
     def is_open_on(self, day: date) -> bool:
-        return self.status == PeriodStatus.OPEN and self.starts_on <= day <= self.ends_on
+        return (
+            self.status == PeriodStatus.OPEN and self.starts_on <= day <= self.ends_on
+        )
 
 
 class Response(db.Model):
@@ -114,7 +122,9 @@ class Response(db.Model):
     # submission carries the same nonce and the unique constraint keeps one row.
     submission_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
     form_served_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
     # Salted hashes only: never a raw IP address or user agent.
     network_hash: Mapped[str | None] = mapped_column(sa.String(32))
     device_hash: Mapped[str | None] = mapped_column(sa.String(32))

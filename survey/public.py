@@ -2,7 +2,15 @@
 
 import secrets
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from forms.public import response_form_class
 
@@ -47,17 +55,27 @@ def respond(token: str):
     status = 200
     if request.method == "POST":
         if form.unknown_keys(request.form):
-            return error_page(400, "Phiếu gửi lên có câu hỏi không thuộc bảng hỏi. Vui lòng quét lại mã QR.")
+            return error_page(
+                400,
+                "Phiếu gửi lên có câu hỏi không thuộc bảng hỏi. Vui lòng quét lại mã QR.",
+            )
         if form.validate_on_submit():
             scale, field, extra = form.answers()
             submission = responses.Submission(scale, field, extra)
-            responses.record_response(counter, period, form.k.data, submission, client_signals())
+            responses.record_response(
+                counter, period, form.k.data, submission, client_signals()
+            )
             return redirect(url_for("public.thanks", token=token), code=303)
         status = 422
     else:
         form.k.data = responses.issue_key(counter, period)
-    page = render_template("public/respond.html", counter=counter, period=period,
-                           definition=definition, form=form)
+    page = render_template(
+        "public/respond.html",
+        counter=counter,
+        period=period,
+        definition=definition,
+        form=form,
+    )
     return with_device_cookie(current_app.make_response((page, status)))
 
 
@@ -80,7 +98,12 @@ def client_signals() -> responses.ClientSignals:
 def with_device_cookie(response):
     """Give the phone a random cookie so repeated submissions from it can be flagged."""
     if DEVICE_COOKIE not in request.cookies:
-        response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=DEVICE_COOKIE_AGE,
-                            httponly=True, samesite="Lax",
-                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(16),
+            max_age=DEVICE_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
     return response

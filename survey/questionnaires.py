@@ -72,7 +72,10 @@ class Questionnaire:
         return "".join(str(scale[code]) for code in self.scale_items)
 
     def decode_answers(self, stored: str) -> dict[str, int]:
-        return {code: int(digit) for code, digit in zip(self.scale_items, stored, strict=True)}
+        return {
+            code: int(digit)
+            for code, digit in zip(self.scale_items, stored, strict=True)
+        }
 
     def question(self, code: str) -> Question | None:
         return next((q for q in self.questions if q.code == code), None)
@@ -139,7 +142,9 @@ def _build(data: dict) -> Questionnaire:
     for raw in data.get("questions", []):
         kind = raw["kind"]
         if kind not in QUESTION_KINDS:
-            raise ValueError(f"question {raw['code']!r}: kind must be one of {QUESTION_KINDS}")
+            raise ValueError(
+                f"question {raw['code']!r}: kind must be one of {QUESTION_KINDS}"
+            )
         on_scale = bool(raw.get("scale", False))
         options = _options(raw.get("options", []), f"question {raw['code']!r}")
         if kind != "text" and not on_scale and not options:

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -66,10 +66,12 @@ def issue_submission_key(secret: str, counter_id: int, period_id: int) -> str:
 def read_submission_key(secret: str, key: str, max_age: int) -> SubmissionKey | None:
     """Return the key's content, or None if forged, malformed or older than max_age."""
     try:
-        payload, signed_at = _serializer(secret).loads(key, max_age=max_age, return_timestamp=True)
+        payload, signed_at = _serializer(secret).loads(
+            key, max_age=max_age, return_timestamp=True
+        )
     except (BadSignature, SignatureExpired, ValueError, TypeError):
         return None
     if not (isinstance(payload, list) and len(payload) == 3):
         return None
     nonce, counter_id, period_id = payload
-    return SubmissionKey(nonce, counter_id, period_id, signed_at.astimezone(timezone.utc))
+    return SubmissionKey(nonce, counter_id, period_id, signed_at.astimezone(UTC))

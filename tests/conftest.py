@@ -15,8 +15,9 @@ from survey import create_app
 from survey.extensions import db
 from tests import seed as seed_data
 
-POSTGRES_URL = os.environ.get("SIPAS_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "SIPAS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -26,14 +27,18 @@ def require_services() -> bool:
 
 def skip_or_fail(reason: str):
     if require_services():
-        pytest.fail(f"{reason} (SIPAS_REQUIRE_SERVICES=1: required services must be present)")
+        pytest.fail(
+            f"{reason} (SIPAS_REQUIRE_SERVICES=1: required services must be present)"
+        )
     pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def database_urls(tmp_path_factory):
     """Create one throwaway database per backend for the whole run."""
-    urls = {"sqlite": (f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}", {})}
+    urls = {
+        "sqlite": (f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}", {})
+    }
     schema = f"test_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(POSTGRES_URL)
     try:
@@ -57,13 +62,19 @@ def create_test_app(backend: str, database_urls, **config):
     if isinstance(target, Exception):
         skip_or_fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {target}")
     url, engine_options = target
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test", "INTEGRITY_SALT": "test-salt",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-        "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-        "SERVER_NAME": "sipas.test", **config,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "INTEGRITY_SALT": "test-salt",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "sipas.test",
+            **config,
+        }
+    )
     with app.app_context():
         if backend not in migrated:
             upgrade()

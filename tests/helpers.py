@@ -7,7 +7,9 @@ from survey import tokens
 from survey.questionnaires import load_file
 from tests.seed import COUNTER_NONCE
 
-DEFINITION, _ = load_file(Path(__file__).resolve().parent.parent / "questionnaires" / "sipas-2640.toml")
+DEFINITION, _ = load_file(
+    Path(__file__).resolve().parent.parent / "questionnaires" / "sipas-2640.toml"
+)
 
 
 def counter_path(counter_id: int, secret: str = "test") -> str:
@@ -20,7 +22,9 @@ def field_name(code: str) -> str:
 
 def complete_answers(value: str = "4", **overrides) -> dict[str, str | list[str]]:
     """Return form data answering every criterion, the overall question and the field."""
-    data: dict[str, str | list[str]] = {field_name(c.code): value for c in DEFINITION.criteria}
+    data: dict[str, str | list[str]] = {
+        field_name(c.code): value for c in DEFINITION.criteria
+    }
     data[field_name("overall")] = value
     data[field_name("field")] = "ho-tich"
     data[field_name("expectations")] = ["E3", "time"]
@@ -32,7 +36,15 @@ def complete_answers(value: str = "4", **overrides) -> dict[str, str | list[str]
 def served_form(client, path: str) -> dict[str, str]:
     """GET the survey page and return its hidden fields (submission key, CSRF token)."""
     html = client.get(path).get_data(as_text=True)
-    hidden = dict(re.findall(r'<input[^>]*name="(k|csrf_token)"[^>]*value="([^"]*)"', html))
-    hidden.update({name: value for value, name in re.findall(
-        r'<input[^>]*value="([^"]*)"[^>]*name="(k|csrf_token)"', html)})
+    hidden = dict(
+        re.findall(r'<input[^>]*name="(k|csrf_token)"[^>]*value="([^"]*)"', html)
+    )
+    hidden.update(
+        {
+            name: value
+            for value, name in re.findall(
+                r'<input[^>]*value="([^"]*)"[^>]*name="(k|csrf_token)"', html
+            )
+        }
+    )
     return hidden

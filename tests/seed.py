@@ -11,8 +11,11 @@ OTHER_COUNTER_ID = 2  # Xã Hòa Bình
 REVOKED_COUNTER_ID = 3  # deactivated
 PERIOD_ID = 1
 COUNTER_NONCE = "seed-nonce-1"
-UNITS = (("P", "Tỉnh Thử", "province", None), ("STP", "Sở Tư pháp", "department", "P"),
-         ("X-HB", "Xã Hòa Bình", "commune", "P"))
+UNITS = (
+    ("P", "Tỉnh Thử", "province", None),
+    ("STP", "Sở Tư pháp", "department", "P"),
+    ("X-HB", "Xã Hòa Bình", "commune", "P"),
+)
 
 
 def seed() -> None:
@@ -22,17 +25,31 @@ def seed() -> None:
     for code, name, level, parent in UNITS:
         units[code] = Unit(code=code, name=name, level=level, parent=units.get(parent))
         db.session.add(units[code])
-    db.session.add_all([  # ids 1, 2, 3 in this order
-        Counter(unit=units["STP"], name="Quầy 1", token_nonce=COUNTER_NONCE),
-        Counter(unit=units["X-HB"], name="Quầy 1", token_nonce=COUNTER_NONCE),
-        Counter(unit=units["STP"], name="Quầy cũ",
-                token_nonce=COUNTER_NONCE, is_active=False),
-    ])
+    db.session.add_all(
+        [  # ids 1, 2, 3 in this order
+            Counter(unit=units["STP"], name="Quầy 1", token_nonce=COUNTER_NONCE),
+            Counter(unit=units["X-HB"], name="Quầy 1", token_nonce=COUNTER_NONCE),
+            Counter(
+                unit=units["STP"],
+                name="Quầy cũ",
+                token_nonce=COUNTER_NONCE,
+                is_active=False,
+            ),
+        ]
+    )
     today = date.today()
-    db.session.add(SurveyPeriod(
-        name="Đợt thử", starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=30), questionnaire=get_questionnaire("sipas-2640"),
-        channels="counter,sample", status=PeriodStatus.OPEN.value))
+    db.session.add(
+        SurveyPeriod(
+            name="Đợt thử",
+            starts_on=today - timedelta(days=30),
+            ends_on=today + timedelta(days=30),
+            questionnaire=get_questionnaire("sipas-2640"),
+            channels="counter,sample",
+            status=PeriodStatus.OPEN.value,
+        )
+    )
     db.session.commit()
-    assert (db.session.get(Counter, OPEN_COUNTER_ID).name, db.session.get(SurveyPeriod, PERIOD_ID)
-            .name) == ("Quầy 1", "Đợt thử"), "seeded ids drifted from the constants"
+    assert (
+        db.session.get(Counter, OPEN_COUNTER_ID).name,
+        db.session.get(SurveyPeriod, PERIOD_ID).name,
+    ) == ("Quầy 1", "Đợt thử"), "seeded ids drifted from the constants"

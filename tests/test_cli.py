@@ -9,8 +9,10 @@ from survey.models import Counter, Response, SurveyPeriod, Unit
 def test_seed_demo_creates_a_working_province_once(app, runner):
     result = runner.invoke(args=["seed-demo", "--responses", "120"])
     assert result.exit_code == 0, result.output
-    assert "/admin/counters/" in result.output and "/poster" in result.output
-    assert "survey: http://" in result.output and "/s/" in result.output
+    assert "/admin/counters/" in result.output
+    assert "/poster" in result.output
+    assert "survey: http://" in result.output
+    assert "/s/" in result.output
     again = runner.invoke(args=["seed-demo", "--responses", "120"])
     assert again.exit_code == 0
     with app.app_context():
@@ -19,11 +21,14 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
         period = db.session.scalar(sa.select(SurveyPeriod).where(SurveyPeriod.id != 1))
         assert period.status == "open"
         count = db.session.scalar(
-            sa.select(sa.func.count(Response.id)).filter_by(period_id=period.id))
+            sa.select(sa.func.count(Response.id)).filter_by(period_id=period.id)
+        )
         assert count == 120
         per_unit = db.session.execute(
-            sa.select(Response.unit_id, sa.func.count()).filter_by(period_id=period.id)
-            .group_by(Response.unit_id)).all()
+            sa.select(Response.unit_id, sa.func.count())
+            .filter_by(period_id=period.id)
+            .group_by(Response.unit_id)
+        ).all()
         assert len(per_unit) >= 8
 
 
@@ -37,7 +42,8 @@ def test_import_units_reports_bad_rows_with_exit_code(runner, tmp_path):
 
 def test_add_counter_and_rotate(app, runner):
     result = runner.invoke(args=["add-counter", "STP", "Quầy 9"])
-    assert result.exit_code == 0 and "/s/" in result.output
+    assert result.exit_code == 0
+    assert "/s/" in result.output
     with app.app_context():
         counter_id = db.session.scalar(sa.select(Counter.id).filter_by(name="Quầy 9"))
     rotated = runner.invoke(args=["rotate-token", str(counter_id)])
@@ -47,12 +53,23 @@ def test_add_counter_and_rotate(app, runner):
 
 
 def test_create_open_and_close_a_period(app, runner):
-    result = runner.invoke(args=["create-period", "Năm 2027", "2027-01-01", "2027-12-31",
-                                 "--channel", "counter", "--channel", "sample"])
+    result = runner.invoke(
+        args=[
+            "create-period",
+            "Năm 2027",
+            "2027-01-01",
+            "2027-12-31",
+            "--channel",
+            "counter",
+            "--channel",
+            "sample",
+        ]
+    )
     assert result.exit_code == 0, result.output
     period_id = result.output.split()[1].rstrip(":")
     assert runner.invoke(args=["set-period", period_id, "open"]).exit_code == 0
     assert runner.invoke(args=["set-period", period_id, "open"]).exit_code == 1
     assert runner.invoke(args=["set-period", period_id, "close"]).exit_code == 0
     bad_dates = runner.invoke(args=["create-period", "X", "2027-12-31", "2027-01-01"])
-    assert bad_dates.exit_code == 1 and "cannot end before" in bad_dates.output
+    assert bad_dates.exit_code == 1
+    assert "cannot end before" in bad_dates.output

@@ -5,7 +5,13 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import Counter, PeriodStatus, Response, SurveyPeriod
 from survey.services import units
-from tests.helpers import DEFINITION, complete_answers, counter_path, field_name, served_form
+from tests.helpers import (
+    DEFINITION,
+    complete_answers,
+    counter_path,
+    field_name,
+    served_form,
+)
 from tests.seed import OPEN_COUNTER_ID, PERIOD_ID, REVOKED_COUNTER_ID
 
 PATH = counter_path(OPEN_COUNTER_ID)
@@ -39,13 +45,16 @@ def test_submission_stores_one_response_with_all_answers(app, client):
     assert response.headers["Location"].endswith(PATH + "/cam-on")
     with app.app_context():
         stored = db.session.scalars(sa.select(Response)).one()
-        assert stored.channel == "counter" and stored.field == "ho-tich"
-        assert stored.counter_id == OPEN_COUNTER_ID and stored.period_id == PERIOD_ID
+        assert stored.channel == "counter"
+        assert stored.field == "ho-tich"
+        assert stored.counter_id == OPEN_COUNTER_ID
+        assert stored.period_id == PERIOD_ID
         assert stored.extra == {"expectations": ["E3", "time"], "gender": "nu"}
         assert stored.form_served_at <= stored.submitted_at
         assert len(stored.network_hash) == 32
         answers = DEFINITION.decode_answers(stored.answers)
-    assert len(answers) == 23 and set(answers.values()) == {4}
+    assert len(answers) == 23
+    assert set(answers.values()) == {4}
 
 
 def test_thank_you_page_is_vietnamese(client):
@@ -96,7 +105,9 @@ def test_value_outside_the_scale_is_refused(app, client):
 
 
 def test_wrong_type_is_refused(app, client):
-    response = submit(client, **{field_name("2.1"): "abc", field_name("expectations"): ["x"]})
+    response = submit(
+        client, **{field_name("2.1"): "abc", field_name("expectations"): ["x"]}
+    )
     assert response.status_code == 422
     assert count(app) == 0
 
@@ -137,8 +148,12 @@ def test_key_from_another_counter_is_refused(app, client):
 
 
 def test_unknown_and_revoked_tokens_are_vietnamese_404(client):
-    for path in ("/s/zz-AAAAAAAAAAAA", "/s/garbage", counter_path(REVOKED_COUNTER_ID),
-                 counter_path(OPEN_COUNTER_ID, secret="guess")):
+    for path in (
+        "/s/zz-AAAAAAAAAAAA",
+        "/s/garbage",
+        counter_path(REVOKED_COUNTER_ID),
+        counter_path(OPEN_COUNTER_ID, secret="guess"),
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "Không tìm thấy trang" in response.get_data(as_text=True)
@@ -162,7 +177,8 @@ def test_closed_period_shows_a_friendly_page_without_form(app, client):
     response = client.get(PATH)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "chưa có đợt khảo sát" in html and "<form" not in html
+    assert "chưa có đợt khảo sát" in html
+    assert "<form" not in html
 
 
 def test_submission_into_a_closed_period_is_refused(app, client):
@@ -193,7 +209,9 @@ def test_page_weight_and_no_third_party_hosts(client):
     assert page.headers["Content-Encoding"] == "gzip"
     assert len(page.data) + css_bytes <= 30 * 1024
     html = client.get(PATH).get_data(as_text=True)
-    assert "http://" not in html and "https://" not in html and "//" not in html.replace("://", "")
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "//" not in html.replace("://", "")
 
 
 def test_security_headers(client):
@@ -203,8 +221,12 @@ def test_security_headers(client):
 
 
 def test_no_raw_client_identifiers_are_stored(app, client):
-    client.post(PATH, data=complete_answers() | served_form(client, PATH),
-                environ_base={"REMOTE_ADDR": "203.0.113.7"}, headers={"User-Agent": "UA-X"})
+    client.post(
+        PATH,
+        data=complete_answers() | served_form(client, PATH),
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+        headers={"User-Agent": "UA-X"},
+    )
     with app.app_context():
         row = db.session.execute(sa.select(Response.__table__)).one()
     assert not any("203.0.113" in str(v) or "UA-X" in str(v) for v in row)

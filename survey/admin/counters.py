@@ -13,7 +13,9 @@ from . import bp
 def public_url(counter: Counter) -> str:
     """Return the absolute survey URL printed on a counter's poster."""
     base = current_app.config["PUBLIC_BASE_URL"] or request.url_root
-    return base.rstrip("/") + url_for("public.respond", token=units.counter_token(counter))
+    return base.rstrip("/") + url_for(
+        "public.respond", token=units.counter_token(counter)
+    )
 
 
 def get_counter(counter_id: int) -> Counter:
@@ -39,7 +41,9 @@ def counter_poster(counter_id: int):
     """Show a counter's printable A4 poster."""
     counter = get_counter(counter_id)
     url = public_url(counter)
-    return render_template("print/poster.html", posters=[(counter, url, inline_svg(url))])
+    return render_template(
+        "print/poster.html", posters=[(counter, url, inline_svg(url))]
+    )
 
 
 def inline_svg(url: str) -> Markup:

@@ -30,7 +30,9 @@ VN = timezone(timedelta(hours=7))
 def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     """Create the demo province once and return its open period (idempotent)."""
     sync_questionnaires()
-    existing = db.session.scalar(sa.select(SurveyPeriod).filter_by(name=demo_period_name()))
+    existing = db.session.scalar(
+        sa.select(SurveyPeriod).filter_by(name=demo_period_name())
+    )
     if existing is not None:
         return existing
     units.import_units(DEMO_UNITS)
@@ -41,9 +43,13 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     db.session.commit()
     today = date.today()
     quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    period = periods.create_period(demo_period_name(), quarter_start,
-                                   quarter_start + timedelta(days=91), get_questionnaire("sipas-2640"),
-                                   (Channel.COUNTER, Channel.SAMPLE))
+    period = periods.create_period(
+        demo_period_name(),
+        quarter_start,
+        quarter_start + timedelta(days=91),
+        get_questionnaire("sipas-2640"),
+        (Channel.COUNTER, Channel.SAMPLE),
+    )
     periods.open_period(period)
     if responses:
         add_synthetic_responses(period, responses, rng)
@@ -55,7 +61,9 @@ def demo_period_name() -> str:
     return f"Quý {(today.month - 1) // 3 + 1}/{today.year}"
 
 
-def add_synthetic_responses(period: SurveyPeriod, count: int, rng: random.Random) -> None:
+def add_synthetic_responses(
+    period: SurveyPeriod, count: int, rng: random.Random
+) -> None:
     """Add responses with a realistic spread: units differ, E5 is weaker and often unanswered."""
     definition = definition_of(period.questionnaire)
     counters = list(db.session.scalars(sa.select(Counter)))
@@ -71,18 +79,32 @@ def add_synthetic_responses(period: SurveyPeriod, count: int, rng: random.Random
             shift = -0.6 if element.code == "E5" else 0.0
             for criterion in element.criteria:
                 unanswered = element.code == "E5" and rng.random() < 0.25
-                scale[criterion.code] = NO_OPINION if unanswered else _likert(rng, level + shift)
+                scale[criterion.code] = (
+                    NO_OPINION if unanswered else _likert(rng, level + shift)
+                )
         day = now.date() - timedelta(days=rng.randrange(0, 30))
-        served = datetime.combine(day, time(7, 30), VN) + timedelta(minutes=rng.randrange(0, 540))
-        rows.append(Response(
-            period_id=period.id, unit_id=counter.unit_id, counter_id=counter.id,
-            channel=Channel.COUNTER.value, field=rng.choice(fields),
-            submission_key=secrets.token_urlsafe(16), form_served_at=served,
-            submitted_at=served + timedelta(seconds=rng.randrange(70, 400)),
-            answers=definition.encode_answers(scale),
-            extra={"gender": rng.choice(("nam", "nu")),
-                   "age_group": rng.choice(("18-25", "26-35", "36-45", "46-60", "61+"))},
-        ))
+        served = datetime.combine(day, time(7, 30), VN) + timedelta(
+            minutes=rng.randrange(0, 540)
+        )
+        rows.append(
+            Response(
+                period_id=period.id,
+                unit_id=counter.unit_id,
+                counter_id=counter.id,
+                channel=Channel.COUNTER.value,
+                field=rng.choice(fields),
+                submission_key=secrets.token_urlsafe(16),
+                form_served_at=served,
+                submitted_at=served + timedelta(seconds=rng.randrange(70, 400)),
+                answers=definition.encode_answers(scale),
+                extra={
+                    "gender": rng.choice(("nam", "nu")),
+                    "age_group": rng.choice(
+                        ("18-25", "26-35", "36-45", "46-60", "61+")
+                    ),
+                },
+            )
+        )
     db.session.add_all(rows)
     db.session.commit()
 

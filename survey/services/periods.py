@@ -13,8 +13,13 @@ class PeriodStateError(Conflict):
     """The period is not in a state that allows this."""
 
 
-def create_period(name: str, starts_on: date, ends_on: date, questionnaire: Questionnaire,
-                  channels: tuple[str, ...] = (Channel.COUNTER,)) -> SurveyPeriod:
+def create_period(
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    questionnaire: Questionnaire,
+    channels: tuple[str, ...] = (Channel.COUNTER,),
+) -> SurveyPeriod:
     """Create a draft period.
 
     :raise ServiceError: if the dates or channels are invalid.
@@ -23,9 +28,16 @@ def create_period(name: str, starts_on: date, ends_on: date, questionnaire: Ques
         raise ServiceError("A period cannot end before it starts.")
     unknown = set(channels) - {c.value for c in Channel}
     if unknown or not channels:
-        raise ServiceError(f"Unknown channel(s): {', '.join(sorted(unknown)) or 'none given'}.")
-    period = SurveyPeriod(name=name.strip(), starts_on=starts_on, ends_on=ends_on,
-                          questionnaire=questionnaire, channels=",".join(channels))
+        raise ServiceError(
+            f"Unknown channel(s): {', '.join(sorted(unknown)) or 'none given'}."
+        )
+    period = SurveyPeriod(
+        name=name.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        questionnaire=questionnaire,
+        channels=",".join(channels),
+    )
     db.session.add(period)
     db.session.commit()
     return period
@@ -58,9 +70,14 @@ def period_collecting(channel: str, day: date | None = None) -> SurveyPeriod | N
     day = day or date.today()
     query = (
         sa.select(SurveyPeriod)
-        .where(SurveyPeriod.status == PeriodStatus.OPEN,
-               SurveyPeriod.starts_on <= day, SurveyPeriod.ends_on >= day)
+        .where(
+            SurveyPeriod.status == PeriodStatus.OPEN,
+            SurveyPeriod.starts_on <= day,
+            SurveyPeriod.ends_on >= day,
+        )
         .order_by(SurveyPeriod.starts_on.desc())
         .options(sa.orm.joinedload(SurveyPeriod.questionnaire))
     )
-    return next((p for p in db.session.scalars(query) if channel in p.channel_set), None)
+    return next(
+        (p for p in db.session.scalars(query) if channel in p.channel_set), None
+    )

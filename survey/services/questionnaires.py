@@ -27,10 +27,18 @@ def sync_questionnaires(directory: str | None = None) -> list[str]:
     for path in sorted(folder.glob("*.toml")):
         definition, text = load_file(path)
         digest = content_hash(text)
-        stored = db.session.scalar(sa.select(Questionnaire).filter_by(code=definition.code))
+        stored = db.session.scalar(
+            sa.select(Questionnaire).filter_by(code=definition.code)
+        )
         if stored is None:
-            db.session.add(Questionnaire(code=definition.code, title=definition.title,
-                                         content=text, content_hash=digest))
+            db.session.add(
+                Questionnaire(
+                    code=definition.code,
+                    title=definition.title,
+                    content=text,
+                    content_hash=digest,
+                )
+            )
         elif stored.content_hash != digest:
             if has_responses(stored):
                 db.session.rollback()
@@ -38,7 +46,11 @@ def sync_questionnaires(directory: str | None = None) -> list[str]:
                     f"{path.name}: version {definition.code} already has responses and cannot "
                     "change; save the change under a new code (a new file)."
                 )
-            stored.title, stored.content, stored.content_hash = definition.title, text, digest
+            stored.title, stored.content, stored.content_hash = (
+                definition.title,
+                text,
+                digest,
+            )
         else:
             continue
         changed.append(definition.code)

@@ -16,7 +16,6 @@ from ..questionnaires import Questionnaire
 from . import periods
 from .questionnaires import definition_of
 
-
 # The Core table: the hot path skips the ORM unit of work.
 RESPONSE = Response.__table__
 
@@ -55,7 +54,9 @@ def collecting_period(counter: Counter, day: date | None = None) -> SurveyPeriod
 
 def issue_key(counter: Counter, period: SurveyPeriod) -> str:
     """Return the signed one-time key that goes into a served form."""
-    return tokens.issue_submission_key(current_app.config["SECRET_KEY"], counter.id, period.id)
+    return tokens.issue_submission_key(
+        current_app.config["SECRET_KEY"], counter.id, period.id
+    )
 
 
 def check_answers(definition: Questionnaire, submission: Submission) -> None:
@@ -66,7 +67,9 @@ def check_answers(definition: Questionnaire, submission: Submission) -> None:
     allowed = set(definition.scale_items)
     unknown = set(submission.scale) - allowed
     if unknown:
-        raise InvalidAnswers(f"Câu hỏi không có trong phiếu: {', '.join(sorted(unknown))}.")
+        raise InvalidAnswers(
+            f"Câu hỏi không có trong phiếu: {', '.join(sorted(unknown))}."
+        )
     missing = allowed - set(submission.scale)
     if missing:
         raise InvalidAnswers(f"Còn câu chưa trả lời: {', '.join(sorted(missing))}.")
@@ -78,8 +81,13 @@ def check_answers(definition: Questionnaire, submission: Submission) -> None:
             raise InvalidAnswers(f"Câu {item}: câu trả lời ngoài thang đo.")
 
 
-def record_response(counter: Counter, period: SurveyPeriod, key: str,
-                    submission: Submission, signals: ClientSignals) -> tuple[int, bool]:
+def record_response(
+    counter: Counter,
+    period: SurveyPeriod,
+    key: str,
+    submission: Submission,
+    signals: ClientSignals,
+) -> tuple[int, bool]:
     """Store one response with its answers; a repeated key returns the stored one.
 
     Returns the response id and whether it was created now. Exactly-once rests on the
@@ -90,19 +98,33 @@ def record_response(counter: Counter, period: SurveyPeriod, key: str,
     :raise InvalidAnswers: if answers are off the questionnaire.
     """
     config = current_app.config
-    signed = tokens.read_submission_key(config["SECRET_KEY"], key, config["FORM_MAX_AGE"])
-    if signed is None or (signed.counter_id, signed.period_id) != (counter.id, period.id):
-        raise InvalidSubmission("Phiếu đã hết hạn hoặc không hợp lệ. Vui lòng quét lại mã QR.")
+    signed = tokens.read_submission_key(
+        config["SECRET_KEY"], key, config["FORM_MAX_AGE"]
+    )
+    if signed is None or (signed.counter_id, signed.period_id) != (
+        counter.id,
+        period.id,
+    ):
+        raise InvalidSubmission(
+            "Phiếu đã hết hạn hoặc không hợp lệ. Vui lòng quét lại mã QR."
+        )
     if not period.is_open_on(date.today()):
         raise PeriodNotOpen("Đợt khảo sát đã kết thúc; phiếu không được ghi nhận.")
     definition = definition_of(period.questionnaire)
     check_answers(definition, submission)
     row = dict(
-        period_id=period.id, unit_id=counter.unit_id, counter_id=counter.id,
-        channel=Channel.COUNTER.value, field=submission.field, submission_key=signed.nonce,
-        form_served_at=signed.served_at, submitted_at=utcnow(),
-        network_hash=signals.network_hash, device_hash=signals.device_hash,
-        answers=definition.encode_answers(submission.scale), extra=submission.extra,
+        period_id=period.id,
+        unit_id=counter.unit_id,
+        counter_id=counter.id,
+        channel=Channel.COUNTER.value,
+        field=submission.field,
+        submission_key=signed.nonce,
+        form_served_at=signed.served_at,
+        submitted_at=utcnow(),
+        network_hash=signals.network_hash,
+        device_hash=signals.device_hash,
+        answers=definition.encode_answers(submission.scale),
+        extra=submission.extra,
         status="valid",
     )
     try:

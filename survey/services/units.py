@@ -13,7 +13,15 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce, utcnow
 
-UNIT_LEVELS = ("province", "department", "district", "commune", "ward", "special_zone", "office")
+UNIT_LEVELS = (
+    "province",
+    "department",
+    "district",
+    "commune",
+    "ward",
+    "special_zone",
+    "office",
+)
 UNIT_COLUMNS = ("code", "name", "level", "parent_code")
 
 
@@ -36,7 +44,9 @@ class ImportReport:
     def summary(self) -> str:
         if self.errors:
             lines = [f"row {row}: {reason}" for row, reason in self.errors]
-            return f"{len(self.errors)} bad row(s), nothing imported:\n" + "\n".join(lines)
+            return f"{len(self.errors)} bad row(s), nothing imported:\n" + "\n".join(
+                lines
+            )
         return f"{self.created} unit(s) created, {self.updated} updated"
 
 
@@ -67,7 +77,11 @@ def import_units(text: str, *, valid_from: date | None = None) -> ImportReport:
             reason = "name is empty or longer than 200 characters"
         elif level not in UNIT_LEVELS:
             reason = f"level {level!r} is not one of {', '.join(UNIT_LEVELS)}"
-        elif parent and parent not in existing and parent not in {r["code"].strip() for r in rows}:
+        elif (
+            parent
+            and parent not in existing
+            and parent not in {r["code"].strip() for r in rows}
+        ):
             reason = f"parent code {parent} is neither in the file nor in the database"
         elif parent == code:
             reason = "a unit cannot be its own parent"
@@ -103,7 +117,9 @@ def _check_no_cycles(units) -> None:
         while node is not None:
             if node.code in seen:
                 db.session.rollback()
-                raise ImportRejected(ImportReport(errors=[(0, f"unit {unit.code} is its own ancestor")]))
+                raise ImportRejected(
+                    ImportReport(errors=[(0, f"unit {unit.code} is its own ancestor")])
+                )
             seen.add(node.code)
             node = node.parent
 
@@ -129,7 +145,9 @@ def rotate_counter_token(counter: Counter) -> str:
 
 
 def counter_token(counter: Counter) -> str:
-    return tokens.counter_token(current_app.config["SECRET_KEY"], counter.id, counter.token_nonce)
+    return tokens.counter_token(
+        current_app.config["SECRET_KEY"], counter.id, counter.token_nonce
+    )
 
 
 def find_counter(token: str) -> Counter | None:
@@ -137,13 +155,21 @@ def find_counter(token: str) -> Counter | None:
     counter_id = tokens.counter_id_from_token(token)
     if counter_id is None:
         return None
-    query = (sa.select(Counter).join(Counter.unit).options(sa.orm.contains_eager(Counter.unit))
-             .where(Counter.id == counter_id))
+    query = (
+        sa.select(Counter)
+        .join(Counter.unit)
+        .options(sa.orm.contains_eager(Counter.unit))
+        .where(Counter.id == counter_id)
+    )
     counter = db.session.scalar(query)
     if counter is None or not counter.is_active or not counter.unit.is_active:
         return None
     secret = current_app.config["SECRET_KEY"]
-    return counter if tokens.token_matches(secret, token, counter.id, counter.token_nonce) else None
+    return (
+        counter
+        if tokens.token_matches(secret, token, counter.id, counter.token_nonce)
+        else None
+    )
 
 
 def counters_with_units() -> list[Counter]:

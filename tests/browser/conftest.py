@@ -10,10 +10,19 @@ from werkzeug.serving import make_server
 
 from tests.conftest import skip_or_fail
 
-CHROMIUM = os.environ.get("SIPAS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM = os.environ.get(
+    "SIPAS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium"
+)
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +32,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -43,8 +53,11 @@ def live_server(app):
 @pytest.fixture
 def phone(browser):
     """A 360x740 phone-sized page with JavaScript off, as on a cheap phone's basic browser."""
-    context = browser.new_context(viewport={"width": 360, "height": 740},
-                                  java_script_enabled=False, locale="vi-VN")
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        java_script_enabled=False,
+        locale="vi-VN",
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -39,7 +39,10 @@ def test_scan_answer_submit_and_replay(app, live_server, phone, backend):
     phone.locator("label[for=q_gender-nu]").click()
 
     posted = []
-    phone.on("request", lambda request: posted.append(request) if request.method == "POST" else None)
+    phone.on(
+        "request",
+        lambda request: posted.append(request) if request.method == "POST" else None,
+    )
     phone.locator("button.send").click()
     phone.wait_for_url("**/cam-on")
     assert "Cảm ơn" in phone.locator("h1").inner_text()
@@ -47,9 +50,13 @@ def test_scan_answer_submit_and_replay(app, live_server, phone, backend):
 
     # The same submission replayed (a flaky network's retry) is not stored twice.
     [request] = posted
-    replay = phone.request.post(request.url, headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                data=request.post_data)
-    assert replay.ok and "Cảm ơn" in replay.text()
+    replay = phone.request.post(
+        request.url,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        data=request.post_data,
+    )
+    assert replay.ok
+    assert "Cảm ơn" in replay.text()
     assert responses_stored(app) == 1
     if backend == "sqlite":
         screenshot(phone, "thanks-360")

@@ -17,12 +17,16 @@ SIGNALS = responses.ClientSignals("n" * 32, "d" * 32)
 
 
 def full_submission(value: int = 4) -> responses.Submission:
-    return responses.Submission({code: value for code in DEFINITION.scale_items}, "ho-tich")
+    return responses.Submission(
+        {code: value for code in DEFINITION.scale_items}, "ho-tich"
+    )
 
 
 @pytest.fixture
 def counter_and_period(app_ctx):
-    return db.session.get(Counter, OPEN_COUNTER_ID), db.session.get(SurveyPeriod, PERIOD_ID)
+    return db.session.get(Counter, OPEN_COUNTER_ID), db.session.get(
+        SurveyPeriod, PERIOD_ID
+    )
 
 
 def stored() -> int:
@@ -32,18 +36,28 @@ def stored() -> int:
 def test_record_is_idempotent_per_key(counter_and_period):
     counter, period = counter_and_period
     key = responses.issue_key(counter, period)
-    first, created = responses.record_response(counter, period, key, full_submission(), SIGNALS)
-    again, created_again = responses.record_response(counter, period, key, full_submission(), SIGNALS)
+    first, created = responses.record_response(
+        counter, period, key, full_submission(), SIGNALS
+    )
+    again, created_again = responses.record_response(
+        counter, period, key, full_submission(), SIGNALS
+    )
     assert (created, created_again) == (True, False)
-    assert first == again and stored() == 1
+    assert first == again
+    assert stored() == 1
 
 
 def test_record_rejects_a_key_of_another_counter(counter_and_period):
     counter, period = counter_and_period
     other = db.session.get(Counter, OTHER_COUNTER_ID)
     with pytest.raises(responses.InvalidSubmission):
-        responses.record_response(counter, period, responses.issue_key(other, period),
-                                  full_submission(), SIGNALS)
+        responses.record_response(
+            counter,
+            period,
+            responses.issue_key(other, period),
+            full_submission(),
+            SIGNALS,
+        )
     assert stored() == 0
 
 
@@ -61,25 +75,34 @@ def test_record_rejects_a_closed_period(counter_and_period):
     period.status = PeriodStatus.CLOSED.value
     with pytest.raises(responses.PeriodNotOpen):
         responses.record_response(counter, period, key, full_submission(), SIGNALS)
-    period.status, period.ends_on = PeriodStatus.OPEN.value, date.today() - timedelta(days=1)
+    period.status, period.ends_on = (
+        PeriodStatus.OPEN.value,
+        date.today() - timedelta(days=1),
+    )
     with pytest.raises(responses.PeriodNotOpen):
         responses.record_response(counter, period, key, full_submission(), SIGNALS)
     assert stored() == 0
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"1.1": 6}, "ngoài thang đo"),
-    ({"1.1": -1}, "ngoài thang đo"),
-    ({"overall": 0}, "ngoài thang đo"),
-    ({"9.9": 3}, "không có trong phiếu"),
-])
-def test_record_rejects_answers_off_the_questionnaire(counter_and_period, change, message):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"1.1": 6}, "ngoài thang đo"),
+        ({"1.1": -1}, "ngoài thang đo"),
+        ({"overall": 0}, "ngoài thang đo"),
+        ({"9.9": 3}, "không có trong phiếu"),
+    ],
+)
+def test_record_rejects_answers_off_the_questionnaire(
+    counter_and_period, change, message
+):
     counter, period = counter_and_period
     submission = full_submission()
     submission.scale.update(change)
     with pytest.raises(responses.InvalidAnswers, match=message):
-        responses.record_response(counter, period, responses.issue_key(counter, period),
-                                  submission, SIGNALS)
+        responses.record_response(
+            counter, period, responses.issue_key(counter, period), submission, SIGNALS
+        )
     assert stored() == 0
 
 
@@ -88,8 +111,9 @@ def test_record_rejects_missing_answers(counter_and_period):
     submission = full_submission()
     del submission.scale["3.1"]
     with pytest.raises(responses.InvalidAnswers, match="3.1"):
-        responses.record_response(counter, period, responses.issue_key(counter, period),
-                                  submission, SIGNALS)
+        responses.record_response(
+            counter, period, responses.issue_key(counter, period), submission, SIGNALS
+        )
 
 
 def test_concurrent_retries_store_one_response(app, backend):
@@ -104,8 +128,11 @@ def test_concurrent_retries_store_one_response(app, backend):
             period = db.session.get(SurveyPeriod, PERIOD_ID)
             barrier.wait()
             try:
-                outcomes.append(responses.record_response(counter, period, key,
-                                                          full_submission(), SIGNALS))
+                outcomes.append(
+                    responses.record_response(
+                        counter, period, key, full_submission(), SIGNALS
+                    )
+                )
             except sa.exc.OperationalError as exc:  # SQLite: "database is locked"
                 outcomes.append(("locked", str(exc)))
 
@@ -120,4 +147,5 @@ def test_concurrent_retries_store_one_response(app, backend):
     created = [o for o in outcomes if o[1] is True]
     assert len(created) == 1
     if backend == "postgresql":
-        assert len({o[0] for o in outcomes}) == 1 and len(outcomes) == 8
+        assert len({o[0] for o in outcomes}) == 1
+        assert len(outcomes) == 8

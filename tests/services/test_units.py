@@ -23,18 +23,24 @@ def test_import_creates_units_with_parents(app_ctx):
     report = units.import_units(GOOD)
     assert (report.created, report.updated, report.errors) == (3, 0, [])
     office = units.get_unit("X-TP-1")
-    assert office.parent.code == "X-TP" and office.parent.parent.code == "P"
+    assert office.parent.code == "X-TP"
+    assert office.parent.parent.code == "P"
 
 
 def test_import_updates_existing_units(app_ctx):
-    report = units.import_units("code,name,level,parent_code\nSTP,Sở Tư pháp tỉnh,department,P\n")
+    report = units.import_units(
+        "code,name,level,parent_code\nSTP,Sở Tư pháp tỉnh,department,P\n"
+    )
     assert (report.created, report.updated) == (0, 1)
     assert units.get_unit("STP").name == "Sở Tư pháp tỉnh"
 
 
 def test_import_with_bad_rows_reports_them_and_stores_nothing(app_ctx):
     before = unit_count()
-    bad = GOOD + "X-TP,Trùng mã,commune,P\n,Không mã,commune,P\nX-1,Xã 1,huyen,P\nX-2,Xã 2,commune,NOPE\n"
+    bad = (
+        GOOD
+        + "X-TP,Trùng mã,commune,P\n,Không mã,commune,P\nX-1,Xã 1,huyen,P\nX-2,Xã 2,commune,NOPE\n"
+    )
     with pytest.raises(units.ImportRejected) as rejected:
         units.import_units(bad)
     rows = dict(rejected.value.report.errors)
@@ -61,6 +67,8 @@ def test_rotating_a_token_revokes_the_old_one(app_ctx):
     assert units.find_counter(new) is counter
 
 
-@pytest.mark.parametrize("token", ["", "-", "1-", "1-short", "zzzzzzzzz-AAAAAAAAAAAA", "1-AAAAAAAAAAAA"])
+@pytest.mark.parametrize(
+    "token", ["", "-", "1-", "1-short", "zzzzzzzzz-AAAAAAAAAAAA", "1-AAAAAAAAAAAA"]
+)
 def test_malformed_or_guessed_tokens_find_nothing(app_ctx, token):
     assert units.find_counter(token) is None

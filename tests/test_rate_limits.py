@@ -1,0 +1,61 @@
+"""Submission rate limits per client network: in memory, and shared through Redis."""
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from survey.extensions import db, limiter
+from survey.models import Response
+from tests.conftest import skip_or_fail
+from tests.helpers import complete_answers, counter_path, served_form
+from tests.seed import OPEN_COUNTER_ID
+
+PATH = counter_path(OPEN_COUNTER_ID)
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def post(client):
+    return client.post(PATH, data=complete_answers() | served_form(client, PATH))
+
+
+def stored(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(Response.id)))
+
+
+def test_too_many_submissions_get_a_vietnamese_429(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, SUBMIT_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    assert [post(client).status_code for _ in range(3)] == [303, 303, 303]
+    refused = post(client)
+    assert refused.status_code == 429
+    assert "Quá nhiều yêu cầu" in refused.get_data(as_text=True)
+    assert stored(app) == 3
+    assert client.get(PATH).status_code == 200  # reading the form is never limited
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError as exc:
+        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+def test_limits_are_shared_between_processes_through_redis(make_app, redis_url):
+    config = dict(
+        RATELIMIT_ENABLED=True,
+        SUBMIT_RATE_LIMIT="3 per minute",
+        RATELIMIT_STORAGE_URI=redis_url,
+    )
+    first, second = (
+        make_app(**config),
+        make_app(**config),
+    )  # two app processes, one Redis
+    with first.app_context():
+        limiter.reset()  # counts left in Redis by an earlier run of this test
+    assert post(first.test_client()).status_code == 303
+    assert post(second.test_client()).status_code == 303
+    assert post(first.test_client()).status_code == 303
+    assert post(second.test_client()).status_code == 429
