@@ -135,11 +135,93 @@ class Response(db.Model):
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     status: Mapped[str] = mapped_column(sa.String(10), default="valid")
     status_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    status_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    status_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Integrity flags raised by checks (e.g. "fast", "device-repeat"), for the review queue.
+    flags: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     __table_args__ = (
         sa.Index("ix_response_period_unit", "period_id", "unit_id"),
         sa.Index("ix_response_period_submitted", "period_id", "submitted_at"),
+        sa.Index("ix_response_period_id", "period_id", "id"),
     )
 
 
 NO_OPINION = 0  # "không có ý kiến": stored as 0, excluded from every denominator
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # the Sở Nội vụ: the whole province
+    UNIT_HEAD = "unit_head"  # one unit and its subtree
+    VIEWER = "viewer"  # read-only, the whole province
+
+
+class User(db.Model):
+    """A person of the workspace; passwords are stored as salted hashes only."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    unit: Mapped[Unit | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One admin action: who, what, when, and the record before and after."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
+    target_type: Mapped[str | None] = mapped_column(sa.String(40))
+    target_id: Mapped[str | None] = mapped_column(sa.String(60))
+    before: Mapped[dict | None] = mapped_column(sa.JSON)
+    after: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    user: Mapped[User | None] = relationship()
+
+
+class Dossier(db.Model):
+    """A dossier of the one-stop register: the sampling frame and the transaction volumes."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    field: Mapped[str] = mapped_column(sa.String(40))
+    received_on: Mapped[date]
+    returned_on: Mapped[date | None]
+    is_late: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (sa.Index("ix_dossier_unit_returned", "unit_id", "returned_on"),)
+
+
+class PeriodTarget(db.Model):
+    """How many responses a unit should collect in a period."""
+
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), primary_key=True)
+    target: Mapped[int]
+
+
+class Publication(db.Model):
+    """An immutable snapshot of a period's published results, with everything to recompute it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"), unique=True)
+    published_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    questionnaire_code: Mapped[str] = mapped_column(sa.String(40))
+    settings: Mapped[dict] = mapped_column(sa.JSON)
+    # Ids of the responses used, so that later exclusions cannot change a published number.
+    response_ids: Mapped[list] = mapped_column(sa.JSON)
+    results: Mapped[list] = mapped_column(sa.JSON)
+    summary: Mapped[dict] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+
+    period: Mapped[SurveyPeriod] = relationship()
+    published_by: Mapped[User | None] = relationship()

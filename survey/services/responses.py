@@ -126,6 +126,7 @@ def record_response(
         answers=definition.encode_answers(submission.scale),
         extra=submission.extra,
         status="valid",
+        flags=[],
     )
     try:
         insert = RESPONSE.insert().values(row).returning(RESPONSE.c.id)
