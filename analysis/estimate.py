@@ -1,0 +1,1226 @@
+"""Satisfaction indices with linearised standard errors for every domain at once.
+
+A criterion index is the weighted share of respondents answering "satisfied" (4 or 5)
+among those who gave an opinion on that criterion, a ratio estimator
+:math:`\\hat R_{dk} = \\hat Y_{dk} / \\hat A_{dk}` for domain :math:`d` (a unit, a
+node of the unit tree, or the whole population "ALL"). Element and overall indices are
+means of ratios, i.e. linear combinations :math:`\\hat\\theta = \\sum_k c_k \\hat R_k`
+(the aggregation rule of the questionnaire version).
+
+Variances use Taylor linearisation (Binder 1983; Lumley 2010, sec. 2.4 and 3.4): each
+estimate's weighted linearised scores are summed per PSU and the PSU totals' variance
+is estimated as for a total in a stratified design with PSUs sampled with replacement
+and a first-stage finite population correction, exactly as R's ``svyrecvar``. Domains
+are subpopulations: every sampled PSU of a stratum stays in the variance, with a zero
+total where the domain has nobody (Lumley 2010, sec. 2.3.1; R's ``subset``), so the
+result equals R's ``svyratio(~y, ~a, subset(design, unit == u))``.
+
+Only grouped sums are used: rows are summed into cells (PSU x unit), each cell belongs
+to a few domains (its unit, the unit's ancestors and ALL), and the PSU totals of the
+scores are formed on this long layout and summed per (stratum, domain). No dense PSU x
+domain array is built and there is no loop over units, PSUs or respondents.
+
+References
+----------
+Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex
+surveys. *International Statistical Review* 51, 279-292.
+Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small
+expected number of positive counts estimated from survey data. *Survey Methodology*
+24, 193-201.
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+Parker, J. D., Talih, M., Malec, D. J. et al. (2017). National Center for Health
+Statistics data presentation standards for proportions. *Vital and Health Statistics*
+2(175).
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer, ch. 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from .columns import ALL, OUTPUT_COLUMNS, OVERALL, UNIT
+from .design import Design, DesignError
+from .intervals import (
+    CI_METHODS,
+    design_effect,
+    effective_sample_size,
+    proportion_interval,
+    t_interval,
+    t_quantile,
+)
+from .questionnaire import Structure
+
+DF_RULES = ("domain", "design")
+#: Below this first-stage factor ``1 - n_h/N_h`` a stratum is a census (R: 1e-7).
+CENSUS_TOLERANCE = 1e-7
+#: A standard error at most this (on the 0-1 scale) counts as zero ...
+ZERO_SE = 1e-10
+#: ... as does a variance at most this fraction of the sum of squared PSU totals.
+ZERO_VARIANCE_RATIO = 1e-12
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """When an estimate is reliable enough to show (NCHS defaults).
+
+    Parameters
+    ----------
+    min_n_eff : float
+        Smallest effective sample size.
+    max_ci_width : float
+        Confidence intervals this wide or wider (in percentage points) are not
+        reliable.
+    min_df : float
+        Smallest degrees of freedom.
+
+    Notes
+    -----
+    Parker et al. (2017): a proportion is not presented if its effective sample size is
+    below 30 or its Korn-Graubard interval is 30 points wide or wider, and is flagged
+    if its degrees of freedom are below 8. Here any of the three makes the estimate not
+    reliable; so does a zero standard error (one PSU, or PSUs that all agree), which
+    would otherwise look like certainty.
+    """
+
+    min_n_eff: float = 30
+    max_ci_width: float = 30.0
+    min_df: float = 8
+
+
+# --------------------------------------------------------------------------------------
+# variance of PSU totals
+
+
+def _stratum_rules(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per stratum: scale factor, whether to centre, whether the stratum is dropped.
+
+    Follows R's ``onestrat``: scale ``f n/(n-1)`` with ``f = 1 - n/N``; a census
+    (``f < 1e-7``) contributes zero; a stratum with one PSU is centred (and so
+    contributes zero) under ``remove`` and ``certainty``, uncentred with scale ``f``
+    under ``adjust``, and dropped (NaN) under ``average``.
+    """
+    n_h = design.psu_count.astype(float)
+    f = 1.0 - design.sampling_fraction
+    lonely = n_h == 1
+    census = f < CENSUS_TOLERANCE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(lonely, f, f * n_h / (n_h - 1))
+    scale[census] = 0.0
+    centre = ~(lonely & (design.lonely_psu == "adjust"))
+    dropped = lonely & ~census & (design.lonely_psu == "average")
+    if design.lonely_psu == "fail" and (lonely & ~census).any():
+        raise DesignError("a stratum has only one PSU (lonely_psu='fail')")
+    return scale, centre, dropped
+
+
+def psu_total_covariance(design: Design, totals: np.ndarray) -> np.ndarray:
+    """Covariance matrix of estimated totals from their PSU totals.
+
+    Parameters
+    ----------
+    design : Design
+        The design (strata, PSU counts, fpc, lonely-PSU rule).
+    totals : ndarray, shape (P, k)
+        PSU totals of weighted scores, one row per PSU of the design.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+
+    Notes
+    -----
+    .. math:: \\widehat V = \\sum_h \\Big(1 - \\frac{n_h}{N_h}\\Big)
+              \\frac{n_h}{n_h - 1} \\sum_{c \\in h} (t_c - \\bar t_h)
+              (t_c - \\bar t_h)^\\top
+
+    with the lonely-PSU rules of :func:`_stratum_rules`; under ``average`` the sum
+    over the other strata is multiplied by :math:`H / (H - H_1)` (R's ``onestage``).
+    """
+    totals = np.asarray(totals, dtype=float).reshape(design.n_psu, -1)
+    scale, centre, dropped = _stratum_rules(design)
+    psu_h = design.psu_stratum
+    counts = design.psu_count
+    means = (
+        np.stack(
+            [
+                np.bincount(psu_h, weights=col, minlength=len(counts))
+                for col in totals.T
+            ],
+            axis=1,
+        )
+        / counts[:, None]
+    )
+    deviations = totals - np.where(centre[psu_h, None], means[psu_h], 0.0)
+    keep = ~dropped[psu_h]
+    scaled = deviations[keep] * np.sqrt(scale[psu_h][keep])[:, None]
+    covariance = scaled.T @ scaled
+    if dropped.any():
+        kept = len(counts) - dropped.sum()
+        covariance = covariance * len(counts) / kept if kept else covariance * np.nan
+    return covariance
+
+
+def total_covariance(design: Design, x: np.ndarray) -> np.ndarray:
+    """Covariance matrix of the totals of weighted scores (R's ``svyrecvar``).
+
+    Parameters
+    ----------
+    design : Design
+        The design; its calibrations are applied first, oldest first.
+    x : ndarray, shape (n, k)
+        Weighted linearised scores :math:`x_i = w_i z_i`, one row per response.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+
+    Notes
+    -----
+    Each calibration replaces ``x`` by ``calibration.residualize(x)``; the residuals
+    are summed per PSU and passed to :func:`psu_total_covariance`.
+    """
+    x = np.asarray(x, dtype=float)
+    x = x.reshape(len(x), -1)
+    for calibration in design.calibrations:
+        x = np.asarray(calibration.residualize(x), dtype=float).reshape(len(x), -1)
+    return psu_total_covariance(design, _psu_sums(design) @ x)
+
+
+def _psu_sums(design: Design) -> sparse.csr_array:
+    """Sparse ``P x n`` matrix that sums rows into their PSUs."""
+    n = len(design.psu)
+    ones = np.ones(n)
+    return sparse.csr_array((ones, (design.psu, np.arange(n))), shape=(design.n_psu, n))
+
+
+# --------------------------------------------------------------------------------------
+# domains
+
+
+@dataclass(frozen=True)
+class _Domains:
+    labels: np.ndarray  # (D,) domain labels, ALL first
+    row_leaf: np.ndarray  # (n,) code of each row's unit, 0 .. G-1
+    chain: np.ndarray  # (G, L) domains of each unit: itself, ancestors, ALL; -1 pads
+
+
+def _domains(
+    values: pd.Series, parents: Mapping[str, str] | None, include_all: bool
+) -> _Domains:
+    """Domain of every tree node reachable from the data, and each unit's chain."""
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise DesignError(
+            f"domain column {values.name!r} has {missing.sum()} missing values"
+        )
+    row_leaf, leaves = pd.factorize(values, sort=True)
+    leaves = np.asarray(leaves).astype(str)
+    if ALL in leaves and include_all:
+        raise DesignError(f"a unit may not be called {ALL!r}")
+    parents = {str(k): str(v) for k, v in (parents or {}).items()}
+    nodes = pd.Index(leaves).append(pd.Index(list(parents)))
+    nodes = nodes.append(pd.Index(list(parents.values()))).unique()
+    parent = nodes.get_indexer(pd.Index(list(parents.values())))
+    parent_of = np.full(len(nodes), -1)
+    parent_of[nodes.get_indexer(pd.Index(list(parents)))] = parent
+    steps = [np.arange(len(leaves))]
+    while (steps[-1] >= 0).any():
+        if len(steps) > len(nodes):
+            raise DesignError("the parent mapping has a cycle")
+        current = steps[-1]
+        steps.append(np.where(current >= 0, parent_of[np.maximum(current, 0)], -1))
+    chain = np.stack(steps[:-1], axis=1)  # node indices, -1 beyond the root
+    used = np.unique(chain[chain >= 0])
+    order = np.argsort(nodes[used].to_numpy().astype(str), kind="stable")
+    labels = nodes[used].to_numpy().astype(str)[order]
+    domain_of_node = np.full(len(nodes), -1)
+    domain_of_node[used[order]] = np.arange(len(used)) + int(include_all)
+    chain = np.where(chain >= 0, domain_of_node[np.maximum(chain, 0)], -1)
+    if include_all:
+        labels = np.concatenate([[ALL], labels])
+        chain = np.concatenate([chain, np.zeros((len(leaves), 1), dtype=int)], axis=1)
+    return _Domains(labels.astype(object), row_leaf.astype(np.intp), chain)
+
+
+def _to_domains(values: np.ndarray, chain: np.ndarray, ndomains: int) -> np.ndarray:
+    """Sum per-unit values ``(..., G)`` into domains ``(..., D)`` along the chains."""
+    values = np.asarray(values, dtype=float)
+    flat = values.reshape(-1, values.shape[-1])
+    out = np.zeros((flat.shape[0], ndomains))
+    for level in chain.T:  # a handful of tree levels, not units
+        valid = level >= 0
+        for row, column in zip(out, flat, strict=True):
+            row += np.bincount(level[valid], weights=column[valid], minlength=ndomains)
+    return out.reshape(*values.shape[:-1], ndomains)
+
+
+# --------------------------------------------------------------------------------------
+# linearisation
+
+
+@dataclass(frozen=True)
+class Linearization:
+    """Linearised estimates of all indicators for all domains.
+
+    Attributes
+    ----------
+    domains : ndarray of str, shape (D,)
+        Domain labels: ``"ALL"`` first (if included), then units and tree nodes.
+    indicators : tuple of str, length J
+        Overall code, element codes, criterion codes.
+    estimate, variance : ndarray, shape (D, J)
+        Estimates on the 0-1 scale and their linearised variances.
+    nobs : ndarray, shape (D, J)
+        Answers counted (criteria) or respondents with an answer to at least one of
+        the criteria (elements, overall), with a positive weight.
+    pop_size : ndarray, shape (D, J)
+        Sum of the weights of those respondents.
+    unit_variance : ndarray, shape (D, J)
+        Weighted variance :math:`S^2` of the linearised variable, for the design
+        effect (:math:`\\hat p(1 - \\hat p)` for a criterion).
+    parts_used, parts_total : ndarray, shape (D, J)
+        Criteria (for elements and the "items" overall) or elements averaged, of how
+        many; 1 of 1 for criteria.
+    variance_scale : ndarray, shape (D, J)
+        Sum of the scaled squared PSU totals, to tell a zero variance from rounding.
+    df : ndarray of int, shape (D,)
+        R's ``degf(subset(design, unit == d))``: PSUs with a positive weight in the
+        domain minus their strata.
+    answer_df : ndarray of int, shape (D, J), or None
+        Computed with ``answer_df=True``: the same for the design restricted to the
+        answers to each criterion (R's
+        ``degf(subset(design, unit == d & !is.na(x)))``, which ``svyciprop(method =
+        "beta")`` uses); the domain's df for composites.
+    n_psu : ndarray of int, shape (D,)
+        PSUs with a positive weight in the domain.
+    lonely_strata : ndarray of int, shape (D,)
+        Strata with a single sampled PSU that the domain touches.
+    design : Design
+    n_composites : int
+        Number of composite indicators (overall and elements), which come first.
+    aggregation : str
+        The questionnaire's aggregation rule.
+    score_psu, score_domain : ndarray of int, shape (U,), or None
+        PSU and domain of each row of ``scores``.
+    scores : ndarray, shape (U, J), or None
+        PSU totals of the weighted linearised scores, one row per (PSU, domain) pair
+        with any response in the domain: :math:`\\hat\\theta_d - \\theta_d \\approx
+        \\sum_c z_{cd}`. Pairs not listed are zero. Kept when ``keep_scores=True``.
+
+    Notes
+    -----
+    For criterion :math:`k` in domain :math:`d` with PSU totals :math:`y_{ck}` (weighted
+    satisfied answers) and :math:`a_{ck}` (weighted answers),
+
+    .. math:: z_{cdk} = \\frac{y_{ck} - \\hat R_{dk} a_{ck}}{\\hat A_{dk}}, \\qquad
+              z_{cd\\theta} = \\sum_k c_{dk} z_{cdk}
+
+    for a composite :math:`\\hat\\theta_d = \\sum_k c_{dk} \\hat R_{dk}` (Binder 1983).
+    The variance is :func:`psu_total_covariance` of these totals, computed per
+    (stratum, domain) from :math:`\\sum_c z` and :math:`\\sum_c z^2` over the pairs.
+    """
+
+    domains: np.ndarray
+    indicators: tuple[str, ...]
+    estimate: np.ndarray
+    variance: np.ndarray
+    nobs: np.ndarray
+    pop_size: np.ndarray
+    unit_variance: np.ndarray
+    parts_used: np.ndarray
+    parts_total: np.ndarray
+    variance_scale: np.ndarray
+    df: np.ndarray
+    answer_df: np.ndarray | None
+    n_psu: np.ndarray
+    lonely_strata: np.ndarray
+    design: Design
+    n_composites: int
+    aggregation: str
+    score_psu: np.ndarray | None = None
+    score_domain: np.ndarray | None = None
+    scores: np.ndarray | None = None
+
+    def domain_index(self, labels: object) -> np.ndarray:
+        """Positions of domain labels in :attr:`domains` (KeyError if unknown)."""
+        index = pd.Index(self.domains).get_indexer(np.atleast_1d(labels).astype(str))
+        if (index < 0).any():
+            raise KeyError(f"unknown domains: {np.atleast_1d(labels)[index < 0]}")
+        return index
+
+    def covariance(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Covariances of all indicators between pairs of domains.
+
+        Parameters
+        ----------
+        first, second : array_like of int, shape (m,)
+            Domain positions (see :meth:`domain_index`).
+
+        Returns
+        -------
+        ndarray, shape (m, J)
+            :math:`\\widehat{Cov}(\\hat\\theta_{a_i j}, \\hat\\theta_{b_i j})`; with
+            ``first == second`` the variances. Needs ``keep_scores=True``.
+
+        Notes
+        -----
+        For domains sharing PSUs (a unit and its province) the covariance is
+        :math:`\\sum_h s_h [\\sum_{c \\in h} z_{ca} z_{cb} - n_h \\bar z_{ha}
+        \\bar z_{hb}]` with the scale :math:`s_h` and lonely-PSU rules of
+        :func:`psu_total_covariance`, so
+        :math:`\\widehat V(\\hat\\theta_a - \\hat\\theta_b) = V_a + V_b - 2 C_{ab}`.
+        Under ``lonely_psu="average"`` the rescaling counts the strata that either
+        domain touches, so ``covariance(d, d)`` equals the variance of ``d``.
+        """
+        if self.scores is None:
+            raise ValueError(
+                "linearize(..., keep_scores=True) is needed for covariances"
+            )
+        first = np.asarray(first, dtype=np.intp)
+        second = np.asarray(second, dtype=np.intp)
+        design = self.design
+        npsu = design.n_psu
+        order = np.argsort(self.score_domain, kind="stable")
+        starts = np.searchsorted(
+            self.score_domain[order], np.arange(len(self.domains) + 1)
+        )
+
+        def expand(domains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            sizes = starts[domains + 1] - starts[domains]
+            pair = np.repeat(np.arange(len(domains)), sizes)
+            offsets = np.arange(sizes.sum()) - np.repeat(
+                np.cumsum(sizes) - sizes, sizes
+            )
+            return pair, order[np.repeat(starts[domains], sizes) + offsets]
+
+        pair_a, rows_a = expand(first)
+        pair_b, rows_b = expand(second)
+        psu_a, psu_b = self.score_psu[rows_a], self.score_psu[rows_b]
+        common, in_a, in_b = np.intersect1d(
+            pair_a * npsu + psu_a,
+            pair_b * npsu + psu_b,
+            assume_unique=True,
+            return_indices=True,
+        )
+        # (pair, stratum) groups touched by either domain
+        nstrata = design.n_strata
+        key_a = pair_a * nstrata + design.psu_stratum[psu_a]
+        key_b = pair_b * nstrata + design.psu_stratum[psu_b]
+        keys, group = np.unique(np.concatenate([key_a, key_b]), return_inverse=True)
+        group_a, group_b = group[: len(key_a)], group[len(key_a) :]
+        group_pair, h = keys // nstrata, keys % nstrata
+        scale, centre, dropped = _stratum_rules(design)
+        size = len(keys)
+        out = np.empty((len(first), len(self.indicators)))
+        for j in range(len(self.indicators)):  # indicators, not units
+            za = self.scores[rows_a, j]
+            zb = self.scores[rows_b, j]
+            cross = np.bincount(
+                group_a[in_a], weights=za[in_a] * zb[in_b], minlength=size
+            )
+            sum_a = np.bincount(group_a, weights=za, minlength=size)
+            sum_b = np.bincount(group_b, weights=zb, minlength=size)
+            centred = cross - np.where(
+                centre[h], sum_a * sum_b / design.psu_count[h], 0
+            )
+            term = np.where(dropped[h], 0.0, scale[h] * centred)
+            out[:, j] = np.bincount(group_pair, weights=term, minlength=len(first))
+        if dropped.any():  # as R's onestage, over the strata the two domains touch
+            strata = np.bincount(group_pair, minlength=len(first))
+            lost = np.bincount(group_pair, weights=dropped[h], minlength=len(first))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out *= np.where(strata > lost, strata / (strata - lost), np.nan)[
+                    :, None
+                ]
+        return out
+
+
+def _answers(
+    frame: pd.DataFrame, structure: Structure
+) -> tuple[np.ndarray, np.ndarray]:
+    """Answered and satisfied flags, ``K x n`` boolean arrays, after checking answers.
+
+    Raises
+    ------
+    DesignError
+        If a criterion column is missing, not numeric, or holds a value outside the
+        questionnaire's scale.
+    """
+    criteria = structure.criteria
+    absent = [code for code in criteria if code not in frame.columns]
+    if absent:
+        raise DesignError(f"criterion columns missing: {', '.join(absent)}")
+    low, top = min(structure.scale), max(structure.scale)
+    on_scale = np.zeros(top + 1, dtype=bool)
+    on_scale[list(structure.scale)] = True
+    is_satisfied = np.zeros(top + 1, dtype=bool)
+    is_satisfied[list(structure.satisfied)] = True
+    gapless = on_scale[low:].all()  # 1..5: checking the range is enough
+    lowest_satisfied = min(structure.satisfied)
+    top_range = is_satisfied[lowest_satisfied:].all()  # 4, 5: one comparison
+    answered = np.empty((len(criteria), len(frame)), dtype=bool)
+    satisfied = np.empty_like(answered)
+    for k, code in enumerate(criteria):  # criteria, not rows
+        try:
+            values = pd.to_numeric(frame[code]).to_numpy(dtype=float, na_value=np.nan)
+        except (ValueError, TypeError) as exc:
+            raise DesignError(f"criterion {code}: answers must be numbers") from exc
+        np.isnan(values, out=answered[k])
+        np.logical_not(answered[k], out=answered[k])
+        with np.errstate(invalid="ignore"):  # NaN compares False
+            valid = (values >= low) & (values <= top) & (values == np.rint(values))
+            if not gapless:
+                valid[valid] &= on_scale[values[valid].astype(np.intp)]
+            if top_range:
+                np.greater_equal(values, lowest_satisfied, out=satisfied[k])
+            else:
+                satisfied[k] = (
+                    valid & is_satisfied[np.where(valid, values, 0).astype(int)]
+                )
+        bad = answered[k] & ~valid
+        if bad.any():
+            row = np.flatnonzero(bad)[0]
+            raise DesignError(
+                f"answer {values[row]:g} to criterion {code} at row {frame.index[row]}"
+                f" is outside {low}-{top} ({bad.sum()} such answers)"
+            )
+    return answered, satisfied
+
+
+def _membership(structure: Structure) -> np.ndarray:
+    """Boolean ``(1 + E, K)``: criteria of the overall index, then of each element."""
+    criteria = structure.criteria
+    elements = [
+        [code in codes for code in criteria] for codes in structure.elements.values()
+    ]
+    return np.array([[True] * len(criteria), *elements])
+
+
+def _composite_coefficients(
+    structure: Structure, answered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients ``c[d, j, k]`` of the composites: overall, then the elements.
+
+    A composite is the mean of its parts (criteria, or elements for the overall index
+    under ``criteria_then_elements``) that have answers in the domain.
+
+    Parameters
+    ----------
+    structure : Structure
+    answered : ndarray of bool, shape (D, K)
+        Whether criterion ``k`` has answers in domain ``d``.
+
+    Returns
+    -------
+    coefficients : ndarray, shape (D, 1 + E, K)
+    parts_used, parts_total : ndarray, shape (D, 1 + E)
+    """
+    member = _membership(structure)[1:].astype(float)  # (E, K)
+    available = answered.astype(float)  # (D, K)
+    used = available @ member.T  # (D, E)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        element = np.where(
+            used[:, :, None] > 0, available[:, None, :] * member / used[:, :, None], 0.0
+        )
+        if structure.aggregation == "items":
+            overall_used = available.sum(axis=1)
+            overall_parts = available
+            overall_total = member.shape[1]
+        else:
+            overall_used = (used > 0).sum(axis=1).astype(float)
+            overall_parts = element.sum(axis=1)
+            overall_total = member.shape[0]
+        overall = np.where(
+            overall_used[:, None] > 0, overall_parts / overall_used[:, None], 0.0
+        )
+    coefficients = np.concatenate([overall[:, None, :], element], axis=1)
+    parts_used = np.column_stack([overall_used, used])
+    parts_total = np.column_stack(
+        [
+            np.full(len(used), overall_total),
+            np.broadcast_to(member.sum(axis=1), used.shape),
+        ]
+    )
+    return coefficients, parts_used, parts_total
+
+
+def _composite_factors(
+    coefficients: np.ndarray, member: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per element and domain, the common coefficient of its criteria and the
+    element's weight in the overall index, both ``(E, D)``.
+
+    Within an element all criteria with answers share one coefficient ``c_dk``; the
+    overall index's coefficients are the element's times a factor per domain.
+    """
+    parts = member[1:].astype(float)  # (E, K)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        element_sum = np.einsum("dek,ek->de", coefficients[:, 1:, :], parts)
+        answered = (coefficients[:, 1:, :] > 0) @ np.ones(parts.shape[1])
+        scale = np.nan_to_num(element_sum / answered)
+        factor = np.nan_to_num((coefficients[:, 0, :] @ parts.T) / element_sum)
+    return np.ascontiguousarray(scale.T), np.ascontiguousarray(factor.T)
+
+
+def linearize(
+    frame: pd.DataFrame,
+    structure: Structure,
+    *,
+    design: Design | None = None,
+    by: str = UNIT,
+    parents: Mapping[str, str] | None = None,
+    include_all: bool = True,
+    keep_scores: bool = False,
+    answer_df: bool = False,
+) -> Linearization:
+    """Estimates, linearised variances and PSU score totals for all domains.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per response, with the column ``by`` and one column per criterion
+        code holding 1-5 or a missing value (no opinion).
+    structure : Structure
+        Questionnaire structure (criteria, elements, aggregation rule).
+    design : Design, optional
+        Row-aligned design; default: simple random sample with unit weights.
+    by : str
+        Column with the unit of each response.
+    parents : mapping of str to str, optional
+        Unit to parent unit; every ancestor of a unit in the data becomes a domain.
+    include_all : bool
+        Add the whole population as domain ``"ALL"``.
+    keep_scores : bool
+        Keep the PSU score totals for :meth:`Linearization.covariance`.
+    answer_df : bool
+        Also count the df of the design restricted to each criterion's answers
+        (for R's beta interval).
+
+    Returns
+    -------
+    Linearization
+        Estimates on the 0-1 scale.
+
+    Raises
+    ------
+    DesignError
+        For a missing column, answers outside the scale, a design of another length,
+        a cycle in ``parents`` or a unit called ``"ALL"``.
+
+    Notes
+    -----
+    Criterion :math:`k` in domain :math:`d`: :math:`\\hat R_{dk} = \\sum_{i \\in d} w_i
+    y_{ik} / \\sum_{i \\in d} w_i a_{ik}` with :math:`a_{ik}` = answered and
+    :math:`y_{ik}` = answered 4 or 5. Elements and the overall index are means of the
+    ratios that have answers in the domain (see :class:`Linearization` for the
+    scores). With calibrated weights (``design.calibrations``) the row scores are
+    residualised before the PSU sums, as R's ``svyrecvar`` does; that needs a dense
+    rows x domains array per criterion, which is fine for a province, not for the
+    whole country at once.
+    """
+    if by not in frame.columns:
+        raise DesignError(f"unknown domain column {by!r}")
+    answered, satisfied = _answers(frame, structure)
+    n = len(frame)
+    if n == 0:
+        raise DesignError("no responses")
+    design = design if design is not None else Design.simple_random_sample(n)
+    if len(design.weights) != n:
+        raise DesignError(f"the design has {len(design.weights)} rows, the frame {n}")
+    domains = _domains(frame[by], parents, include_all)
+    linearizer = _Linearizer(structure, design, domains, answered, satisfied)
+    return linearizer.run(keep_scores, answer_df)
+
+
+def _bincount_rows(
+    group: np.ndarray,
+    values: np.ndarray,
+    size: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Grouped sums of the rows of ``values`` (k, m) times ``weights``: (k, size)."""
+    out = np.empty((len(values), size))
+    for row, v in zip(out, values, strict=True):  # a few indicators, not groups
+        row[:] = np.bincount(
+            group, weights=v if weights is None else weights * v, minlength=size
+        )
+    return out
+
+
+class _Linearizer:
+    """The computation behind :func:`linearize`, in steps."""
+
+    def __init__(
+        self,
+        structure: Structure,
+        design: Design,
+        domains: _Domains,
+        answered: np.ndarray,
+        satisfied: np.ndarray,
+    ) -> None:
+        self.structure = structure
+        self.design = design
+        self.domains = domains
+        self.ndomains = len(domains.labels)
+        self.nleaves = domains.chain.shape[0]
+        self.answered = answered  # (K, n)
+        self.satisfied = satisfied
+        self.member = _membership(structure)  # (1 + E, K)
+
+    # rows -> cells (PSU x unit) -> domains -------------------------------------------
+
+    def _cells(self) -> None:
+        design, leaf = self.design, self.domains.row_leaf
+        w = design.weights
+        cell, keys = pd.factorize(design.psu.astype(np.int64) * self.nleaves + leaf)
+        keys = np.asarray(keys)
+        self.cell_psu = keys // self.nleaves
+        self.cell_leaf = keys % self.nleaves
+        ncells = len(keys)
+        self.nested = ncells == design.n_psu  # every PSU lies in one unit
+        if ncells == len(w):  # one row per cell (PSU = respondent): cells are rows
+            self.cell_sat = self.satisfied * w  # (K, C)
+            self.cell_ans = self.answered * w
+        else:
+            self.cell_sat = _bincount_rows(cell, self.satisfied, ncells, w)
+            self.cell_ans = _bincount_rows(cell, self.answered, ncells, w)
+        self.cell_positive = np.bincount(cell, weights=w > 0, minlength=ncells) > 0
+
+        chain, nd, ng = self.domains.chain, self.ndomains, self.nleaves
+        positive = w > 0
+        self.total_sat = _to_domains(
+            _bincount_rows(self.cell_leaf, self.cell_sat, ng), chain, nd
+        ).T  # (D, K)
+        self.total_ans = _to_domains(
+            _bincount_rows(self.cell_leaf, self.cell_ans, ng), chain, nd
+        ).T
+        self.crit_n = _to_domains(
+            _bincount_rows(leaf, self.answered, ng, positive), chain, nd
+        ).T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.ratio = self.total_sat / self.total_ans  # NaN without answers
+            self.inverse_total = np.where(self.total_ans > 0, 1 / self.total_ans, 0.0)
+        self.ratio_or_zero = np.nan_to_num(self.ratio)
+        # respondents with an answer to at least one criterion of each composite
+        elements = [self.answered[m].any(axis=0) for m in self.member[1:]]
+        any_answer = np.stack([np.logical_or.reduce(elements), *elements])
+        self.comp_n = _to_domains(
+            _bincount_rows(leaf, any_answer, ng, positive), chain, nd
+        ).T
+        self.comp_pop = _to_domains(
+            _bincount_rows(leaf, any_answer, ng, w), chain, nd
+        ).T
+
+    def _pairs(self) -> None:
+        """(PSU, domain) pairs with responses, their (stratum, domain) groups, df."""
+        chain, nd = self.domains.chain, self.ndomains
+        cell_domains = chain[self.cell_leaf]  # (C, L)
+        valid = cell_domains >= 0
+        self.pair_cell = np.nonzero(valid)[0]
+        pair_domain = cell_domains[valid]
+        pair_psu = self.cell_psu[self.pair_cell]
+        if self.nested:  # (PSU, domain) pairs are unique already
+            self.pair_merge = None
+            self.u_psu, self.u_domain = pair_psu, pair_domain
+        else:
+            self.pair_merge, keys = pd.factorize(
+                pair_psu.astype(np.int64) * nd + pair_domain
+            )
+            keys = np.asarray(keys)
+            self.u_psu, self.u_domain = keys // nd, keys % nd
+        self._set_groups()
+        positive = self._to_pairs(self.cell_positive.astype(float)) > 0
+        n_psu = np.bincount(self.u_domain, weights=positive, minlength=nd)
+        group_positive = np.bincount(
+            self.group, weights=positive, minlength=self.ngroups
+        )
+        strata = np.bincount(
+            self.group_domain, weights=group_positive > 0, minlength=nd
+        )
+        self.n_psu = n_psu.astype(int)
+        self.df = (n_psu - strata).astype(int)
+        lonely = self.design.psu_count[self.group_stratum] == 1
+        self.lonely_strata = np.bincount(
+            self.group_domain, weights=lonely, minlength=nd
+        ).astype(int)
+
+    def _set_groups(self) -> None:
+        nd = self.ndomains
+        self.nunique = len(self.u_psu)
+        u_stratum = self.design.psu_stratum[self.u_psu]
+        self.group, keys = pd.factorize(u_stratum.astype(np.int64) * nd + self.u_domain)
+        keys = np.asarray(keys)
+        self.group_stratum, self.group_domain = keys // nd, keys % nd
+        self.ngroups = len(keys)
+
+    def _set_answer_df(self, k: int, answers: np.ndarray) -> None:
+        """df of the design restricted to the answers to criterion ``k``.
+
+        R's ``svyciprop(method = "beta")`` uses them: PSUs with answers (``answers``,
+        the weighted answers per pair, is positive) minus their strata.
+        """
+        if self.answer_df is None:
+            return
+        nd = self.ndomains
+        answered = answers > 0
+        psus = np.bincount(self.u_domain, weights=answered, minlength=nd)
+        in_group = np.bincount(self.group, weights=answered, minlength=self.ngroups)
+        strata = np.bincount(self.group_domain, weights=in_group > 0, minlength=nd)
+        self.answer_df[:, k] = psus - strata
+
+    def _to_pairs(self, cell_values: np.ndarray) -> np.ndarray:
+        values = cell_values[self.pair_cell]
+        if self.pair_merge is None:
+            return values
+        return np.bincount(self.pair_merge, weights=values, minlength=self.nunique)
+
+    # scores --------------------------------------------------------------------
+
+    def _criterion_scores(self, k: int) -> np.ndarray:
+        """PSU totals :math:`(y - R a) / A` of criterion ``k`` on the pair layout."""
+        d = self.u_domain
+        y = self._to_pairs(self.cell_sat[k])
+        a = self._to_pairs(self.cell_ans[k])
+        self._set_answer_df(k, a)
+        ratio = self.ratio_or_zero[:, k].copy()
+        inverse = self.inverse_total[:, k].copy()
+        y -= ratio[d] * a
+        y *= inverse[d]
+        return y
+
+    def _use_all_pairs(self) -> None:
+        """Switch to every (PSU, domain) pair: calibration residuals are dense."""
+        npsu, nd = self.design.n_psu, self.ndomains
+        self.u_psu = np.repeat(np.arange(npsu), nd)
+        self.u_domain = np.tile(np.arange(nd), npsu)
+        self._set_groups()
+
+    def _calibrated_scores(self, k: int) -> np.ndarray:
+        """PSU totals of the calibration residuals of the row scores of criterion k."""
+        design, chain = self.design, self.domains.chain
+        n, nd = len(design.weights), self.ndomains
+        row_domains = chain[self.domains.row_leaf]  # (n, L)
+        rows = np.nonzero(row_domains >= 0)
+        d = row_domains[rows]
+        x = np.zeros((n, nd))
+        i = rows[0]
+        x[i, d] = (
+            design.weights[i]
+            * (self.satisfied[k, i] - self.ratio_or_zero[d, k] * self.answered[k, i])
+            * self.inverse_total[d, k]
+        )
+        for calibration in design.calibrations:
+            x = np.asarray(calibration.residualize(x), dtype=float).reshape(n, nd)
+        return (_psu_sums(design) @ x).ravel()  # (P, D), in _use_all_pairs order
+
+    def _composite_unit_variance(self, coefficients: np.ndarray) -> np.ndarray:
+        """Weighted variance :math:`S^2` of each composite's linearised variable.
+
+        For respondent :math:`i` in domain :math:`d` the variable is
+        :math:`x_i = \\hat N_d \\sum_k c_{dk} a_{ik}(y_{ik} - \\hat R_{dk}) /
+        \\hat A_{dk}`
+        (its weighted mean is zero) and :math:`S^2 = \\sum_i w_i x_i^2 / \\hat N_d`;
+        one pass over the rows per tree level.
+        """
+        chain, nd = self.domains.chain, self.ndomains
+        w = self.design.weights
+        state = self.answered.astype(np.int8) + self.satisfied  # 0, 1 or 2 (4-5)
+        element_of = self.member[1:].argmax(axis=0)  # (K,)
+        nelements = self.member.shape[0] - 1
+        criteria = np.arange(len(element_of))
+        own = coefficients[:, 1 + element_of, criteria]  # (D, K) element coefficients
+        slope = own * self.inverse_total
+        ratio = self.ratio_or_zero
+        # value of c_dk a_ik (y_ik - R_dk) / A_dk for states 0, 1, 2: (K, D * 3)
+        table = np.stack(
+            [np.zeros_like(slope), -slope * ratio, slope * (1 - ratio)], -1
+        )
+        table = np.ascontiguousarray(table.transpose(1, 0, 2)).reshape(
+            len(criteria), -1
+        )
+        # the overall index's coefficients are the element's times a factor per domain
+        member = self.member[1:].astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = (coefficients[:, 0, :] @ member.T) / (own @ member.T)
+        factor = np.nan_to_num(factor).T.copy()  # (E, D)
+        sums = np.zeros((1 + nelements, nd))
+        for level in chain.T:  # tree levels, not units
+            domain = level[self.domains.row_leaf].astype(np.int32)
+            rows = np.flatnonzero(domain >= 0)
+            everyone = len(rows) == len(domain)
+            if not everyone:
+                domain = domain[rows]
+            base = domain * 3
+            x = np.zeros((1 + nelements, len(domain)))
+            for k in criteria:  # criteria, not rows
+                answer_state = state[k] if everyone else state[k, rows]
+                x[1 + element_of[k]] += table[k][base + answer_state]
+            for e in range(nelements):
+                x[0] += factor[e][domain] * x[1 + e]
+            weight = w if everyone else w[rows]
+            sums += _bincount_rows(domain, x * x * weight, nd)
+        return self.comp_pop * sums.T
+
+    # variance ------------------------------------------------------------------
+
+    def _group_variance(
+        self, s1: np.ndarray, s2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Domain variances from per-(stratum, domain) sums of scores and squares."""
+        scale, centre, dropped = _stratum_rules(self.design)
+        h = self.group_stratum
+        n_h = self.design.psu_count[h]
+        centred = s2 - np.where(centre[h], s1 * s1 / n_h, 0.0)
+        nd = self.ndomains
+        variance = _bincount_rows(
+            self.group_domain, np.where(dropped[h], 0.0, scale[h] * centred), nd
+        )
+        magnitude = _bincount_rows(self.group_domain, scale[h] * s2, nd)
+        if dropped.any():  # R's onestage: times strata / strata kept
+            strata = np.bincount(self.group_domain, minlength=nd)
+            lost = np.bincount(self.group_domain, weights=dropped[h], minlength=nd)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                variance = variance * np.where(
+                    strata > lost, strata / (strata - lost), np.nan
+                )
+        return np.maximum(variance, 0.0).T, magnitude.T  # (D, J)
+
+    def run(self, keep_scores: bool, answer_df: bool) -> Linearization:
+        ncrit = self.member.shape[1]
+        self.answer_df = (
+            np.empty((self.ndomains, ncrit), dtype=int) if answer_df else None
+        )
+        self._cells()
+        self._pairs()
+        calibrated = bool(self.design.calibrations)
+        if calibrated:
+            if self.answer_df is not None:
+                for k, cell_answers in enumerate(self.cell_ans):  # criteria
+                    self._set_answer_df(k, self._to_pairs(cell_answers))
+            self._use_all_pairs()
+        ncomp = self.member.shape[0]
+        coefficients, parts_used, parts_total = _composite_coefficients(
+            self.structure, self.total_ans > 0
+        )
+        sums = np.zeros((ncomp + ncrit, self.ngroups))
+        squares = np.zeros_like(sums)
+        scores = np.zeros((self.nunique, ncomp + ncrit)) if keep_scores else None
+        # An element's score is sum_k c_dk z_k with c_dk = 1 / (criteria answered in
+        # d) for every criterion (z_k = 0 where k has no answers); the overall
+        # index's is sum_e factor_de z_e. So sum the criterion scores per element.
+        element_of = self.member[1:].argmax(axis=0)
+        composite = np.zeros((ncomp, self.nunique))
+        for k in range(ncrit):  # criteria, not units
+            z = self._calibrated_scores(k) if calibrated else self._criterion_scores(k)
+            composite[1 + element_of[k]] += z
+            self._accumulate(ncomp + k, z, sums, squares, scores)
+        d = self.u_domain
+        element_scale, overall_factor = _composite_factors(coefficients, self.member)
+        for e in range(ncomp - 1):
+            composite[1 + e] *= element_scale[e][d]
+            composite[0] += overall_factor[e][d] * composite[1 + e]
+        for j in range(ncomp):
+            self._accumulate(j, composite[j], sums, squares, scores)
+        variance, magnitude = self._group_variance(sums, squares)
+
+        comp_estimate = np.einsum("djk,dk->dj", coefficients, self.ratio_or_zero)
+        comp_estimate[parts_used == 0] = np.nan
+        estimate = np.concatenate([comp_estimate, self.ratio], axis=1)
+        variance[np.isnan(estimate)] = np.nan
+        unit_variance = np.concatenate(
+            [
+                self._composite_unit_variance(coefficients),
+                self.ratio * (1 - self.ratio),
+            ],
+            axis=1,
+        )
+        ones = np.ones_like(self.ratio)
+        structure = self.structure
+        return Linearization(
+            domains=self.domains.labels,
+            indicators=(OVERALL, *structure.elements, *structure.criteria),
+            estimate=estimate,
+            variance=variance,
+            nobs=np.concatenate([self.comp_n, self.crit_n], axis=1).astype(int),
+            pop_size=np.concatenate([self.comp_pop, self.total_ans], axis=1),
+            unit_variance=unit_variance,
+            parts_used=np.concatenate([parts_used, ones], axis=1).astype(int),
+            parts_total=np.concatenate([parts_total, ones], axis=1).astype(int),
+            variance_scale=magnitude,
+            df=self.df,
+            answer_df=None
+            if self.answer_df is None
+            else np.column_stack(
+                [np.repeat(self.df[:, None], ncomp, 1), self.answer_df]
+            ),
+            n_psu=self.n_psu,
+            lonely_strata=self.lonely_strata,
+            design=self.design,
+            n_composites=ncomp,
+            aggregation=structure.aggregation,
+            score_psu=self.u_psu if keep_scores else None,
+            score_domain=self.u_domain if keep_scores else None,
+            scores=scores,
+        )
+
+    def _accumulate(
+        self,
+        j: int,
+        z: np.ndarray,
+        sums: np.ndarray,
+        squares: np.ndarray,
+        scores: np.ndarray | None,
+    ) -> None:
+        sums[j] = np.bincount(self.group, weights=z, minlength=self.ngroups)
+        squares[j] = np.bincount(self.group, weights=z * z, minlength=self.ngroups)
+        if scores is not None:
+            scores[:, j] = z
+
+
+# --------------------------------------------------------------------------------------
+# the result table
+
+
+def indices(
+    frame: pd.DataFrame,
+    structure: Structure,
+    *,
+    design: Design | None = None,
+    by: str = UNIT,
+    parents: Mapping[str, str] | None = None,
+    include_all: bool = True,
+    ci: str = "korn-graubard",
+    level: float = 0.95,
+    df: str = "domain",
+    reliability: Reliability = Reliability(),
+) -> pd.DataFrame:
+    """Criterion, element and overall indices with uncertainty for every domain.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per response: the column ``by`` and one column per criterion code
+        holding 1-5 or a missing value (no opinion).
+    structure : Structure
+        Questionnaire structure (see :func:`~analysis.questionnaire.load_structure`).
+    design : Design, optional
+        Row-aligned survey design (:func:`~analysis.design.make_design`); default a
+        simple random sample with unit weights.
+    by : str
+        Column with the unit of each response.
+    parents : mapping of str to str, optional
+        Unit to parent unit: every node of the tree above the units becomes a domain.
+    include_all : bool
+        Add the whole population as unit ``"ALL"``.
+    ci : {"korn-graubard", "beta", "logit", "wilson"}
+        Interval method for criterion indices (proportions); elements and the overall
+        index always get a t interval on the linearised SE, clipped to [0, 100].
+    level : float
+        Confidence level.
+    df : {"domain", "design"}
+        Degrees of freedom: per domain, as R's ``degf(subset(design, unit == u))``
+        (PSUs with a positive weight in the domain minus their strata), or those of
+        the whole design (PSUs minus strata).
+    reliability : Reliability
+        Thresholds for the ``reliable`` flag.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`~analysis.columns.OUTPUT_COLUMNS`, one row per domain and
+        indicator (``SIPAS``, ``E1``.., ``1.1``..), domain ``ALL`` first. ``estimate``,
+        ``se``, ``ci_low``, ``ci_high`` and ``moe`` are in percent.
+
+    Raises
+    ------
+    DesignError
+        For invalid data (see :func:`linearize`).
+    ValueError
+        For an unknown ``ci`` or ``df`` option or a level outside (0, 1).
+
+    Notes
+    -----
+    - ``n``: answers counted (criteria); respondents who answered at least one of the
+      composite's criteria (elements, overall).
+    - ``n_eff``: :math:`\\min\\{n, S^2 / \\widehat V\\}` with :math:`S^2 = \\hat p(1 -
+      \\hat p)` for a criterion (NCHS; Parker et al. 2017) and the weighted variance of
+      the linearised variable for a composite.
+    - ``deff``: the variance over the variance of simple random sampling without
+      replacement of the same size, as R's ``svymean(..., deff = TRUE)`` (NaN when the
+      weights do not add up to more than the sample, e.g. unit weights).
+    - ``moe``: :math:`t_{df, 1-\\alpha/2} \\cdot SE`, the half-width of the symmetric
+      interval (the reported interval may be asymmetric).
+    - ``ci="beta"`` with ``df="domain"`` takes, as R's ``svyciprop`` does, the df of
+      the design restricted to each criterion's answers; the ``df`` column shows the
+      domain's.
+    - ``reliable``: effective n, interval width and df within the thresholds of
+      ``reliability`` and a standard error that is not zero; ``note`` says why not,
+      and records lonely-PSU handling and composites averaged over fewer parts
+      because a criterion had no answers.
+    """
+    if ci not in CI_METHODS:
+        raise ValueError(
+            f"unknown interval method {ci!r}; expected one of {CI_METHODS}"
+        )
+    if df not in DF_RULES:
+        raise ValueError(f"unknown df rule {df!r}; expected one of {DF_RULES}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level}")
+    result = linearize(
+        frame,
+        structure,
+        design=design,
+        by=by,
+        parents=parents,
+        include_all=include_all,
+        answer_df=ci == "beta",
+    )
+    return index_table(result, ci=ci, level=level, df=df, reliability=reliability)
+
+
+def index_table(
+    result: Linearization,
+    *,
+    ci: str = "korn-graubard",
+    level: float = 0.95,
+    df: str = "domain",
+    reliability: Reliability = Reliability(),
+) -> pd.DataFrame:
+    """Turn a :class:`Linearization` into the result table of :func:`indices`.
+
+    Parameters
+    ----------
+    result : Linearization
+        From :func:`linearize`; with ``ci="beta"`` pass ``answer_df=True`` there to
+        get R's degrees of freedom for the beta interval.
+    ci, level, df, reliability
+        As for :func:`indices`.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`~analysis.columns.OUTPUT_COLUMNS`, values in percent.
+    """
+    alpha = 1 - level
+    ndomains, nind = result.estimate.shape
+    crit = slice(result.n_composites, nind)
+    p, v, n = result.estimate, result.variance, result.nobs
+    se = np.sqrt(v)
+    if df == "domain":
+        dfs = result.df
+    else:
+        dfs = np.full(ndomains, result.design.degrees_of_freedom)
+    dfm = np.broadcast_to(dfs[:, None].astype(float), p.shape)
+
+    low, high = t_interval(p, se, dfm, alpha)
+    # R's beta interval uses the df of the design restricted to the answers
+    beta_df = ci == "beta" and df == "domain" and result.answer_df is not None
+    ci_df = result.answer_df if beta_df else dfm
+    low[:, crit], high[:, crit] = proportion_interval(
+        ci, p[:, crit], v[:, crit], n[:, crit], ci_df[:, crit], alpha
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.minimum(n, np.where(v > 0, result.unit_variance / v, np.inf))
+    n_eff[:, crit] = effective_sample_size(p[:, crit], v[:, crit], n[:, crit])
+    missing = np.isnan(p)
+    n_eff[missing] = np.nan
+    deff = design_effect(v, result.unit_variance, n, result.pop_size)
+    moe = t_quantile(dfm, alpha) * se
+    zero_se = ~missing & (
+        (se <= ZERO_SE) | (v <= ZERO_VARIANCE_RATIO * result.variance_scale)
+    )
+    width = 100 * (high - low)
+    reliable = (
+        ~missing
+        & ~zero_se
+        & (n_eff >= reliability.min_n_eff)
+        & (width < reliability.max_ci_width)
+        & (dfm >= reliability.min_df)
+    )
+
+    table = pd.DataFrame(
+        {
+            "unit": np.repeat(result.domains, nind),
+            "indicator": np.tile(np.asarray(result.indicators, dtype=object), ndomains),
+            "estimate": 100 * p.ravel(),
+            "se": 100 * se.ravel(),
+            "ci_low": 100 * low.ravel(),
+            "ci_high": 100 * high.ravel(),
+            "df": np.repeat(dfs, nind),
+            "n": n.ravel(),
+            "n_eff": n_eff.ravel(),
+            "deff": deff.ravel(),
+            "moe": 100 * moe.ravel(),
+            "reliable": reliable.ravel(),
+        }
+    )
+    table["note"] = _notes(result, reliability, table, zero_se, width, missing)
+    return table[OUTPUT_COLUMNS]
+
+
+def _notes(
+    result: Linearization,
+    reliability: Reliability,
+    table: pd.DataFrame,
+    zero_se: np.ndarray,
+    width: np.ndarray,
+    missing: np.ndarray,
+) -> np.ndarray:
+    """Plain-English reasons for ``reliable == False`` and method remarks.
+
+    Each reason is formatted only for the estimates it applies to.
+    """
+    ndomains, nind = result.estimate.shape
+    zero_se, width, missing = zero_se.ravel(), width.ravel(), missing.ravel()
+    present = ~missing
+    n_eff = table["n_eff"].to_numpy()
+    df = table["df"].to_numpy()
+    used = result.parts_used.ravel()
+    total = result.parts_total.ravel()
+    lonely = np.repeat(result.lonely_strata, nind)
+    one_psu = np.repeat(result.n_psu == 1, nind)
+    extreme = np.isin(result.estimate.ravel(), (0.0, 1.0))
+    parts_name = np.full(nind, "criteria", dtype=object)
+    if result.aggregation == "criteria_then_elements":
+        parts_name[0] = "elements"
+    parts_name = np.tile(parts_name, ndomains)
+    rule = result.design.lonely_psu
+    r = reliability
+    reasons = [
+        (missing, lambda i: "no answers"),
+        (zero_se & one_psu, lambda i: "SE is zero: one PSU"),
+        (zero_se & ~one_psu & extreme, lambda i: "SE is zero: all answers alike"),
+        (zero_se & ~one_psu & ~extreme, lambda i: "SE is zero: PSUs alike"),
+        (
+            present & (n_eff < r.min_n_eff),
+            lambda i: f"effective n {n_eff[i]:.1f} < {r.min_n_eff:g}",
+        ),
+        (
+            present & (width >= r.max_ci_width),
+            lambda i: f"CI width {width[i]:.1f} >= {r.max_ci_width:g}",
+        ),
+        (present & np.isnan(width), lambda i: "no confidence interval"),
+        (present & (df < r.min_df), lambda i: f"df {df[i]} < {r.min_df:g}"),
+        (
+            present & (used < total),
+            lambda i: f"mean of {used[i]} of {total[i]} {parts_name[i]}",
+        ),
+        (present & (lonely == 1), lambda i: f"1 stratum with one PSU ({rule})"),
+        (
+            present & (lonely > 1),
+            lambda i: f"{lonely[i]} strata with one PSU ({rule})",
+        ),
+    ]
+    texts: dict[int, list[str]] = {}
+    for mask, describe in reasons:  # a dozen reasons; formatting flagged rows only
+        for i in np.flatnonzero(mask):
+            texts.setdefault(i, []).append(describe(i))
+    notes = np.full(ndomains * nind, "", dtype=object)
+    for i, items in texts.items():
+        notes[i] = "; ".join(items)
+    return notes
