@@ -1111,10 +1111,11 @@ def index_table(
     crit = slice(result.n_composites, nind)
     p, v, n = result.estimate, result.variance, result.nobs
     se = np.sqrt(v)
-    if df == "domain":
-        dfs = result.df
-    else:
-        dfs = np.full(ndomains, result.design.degrees_of_freedom)
+    dfs = (
+        result.df
+        if df == "domain"
+        else np.full(ndomains, result.design.degrees_of_freedom)
+    )
     dfm = np.broadcast_to(dfs[:, None].astype(float), p.shape)
 
     low, high = t_interval(p, se, dfm, alpha)

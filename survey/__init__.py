@@ -31,9 +31,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import admin, cli, errors, http, public
+    from . import admin, auth, cli, errors, http, public, results
 
-    for module in (public, admin):
+    for module in (public, auth, admin, results):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     errors.init_app(app)

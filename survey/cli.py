@@ -9,9 +9,11 @@ from flask.cli import with_appcontext
 
 from .errors import ServiceError
 from .extensions import db
-from .models import Counter, SurveyPeriod
+from analysis import CI_METHODS
+
+from .models import Counter, Role, SurveyPeriod
 from .questionnaires import QuestionnaireError
-from .services import demo, periods, units
+from .services import accounts, demo, periods, results, units
 from .services.questionnaires import get_questionnaire, sync_questionnaires
 
 
@@ -125,6 +127,10 @@ def seed_demo_command(responses: int, base_url: str):
     period = demo.seed_demo(responses)
     click.echo(f"Demo period: {period.name}, status {period.status}")
     list_counters(base_url)
+    click.echo(f"\nWorkspace: {base_url}/admin/  (demo accounts, never use in production)")
+    for username, password, role, unit in demo.DEMO_USERS:
+        click.echo(f"    {username} / {password}  ({role}{', ' + unit if unit else ''})")
+    click.echo(f"Published results: {base_url}/results/")
 
 
 @click.command("counters")
@@ -154,7 +160,66 @@ def survey_url(counter, base_url: str = "http://localhost:5000") -> str:
         )
 
 
-COMMANDS = (
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="admin",
+              show_default=True)
+@click.option("--unit", "unit_code", help="Unit code, for a unit head.")
+@click.password_option()
+@fail_on_service_error
+def create_user_command(username: str, role: str, unit_code: str | None, password: str):
+    """Create an account (the first admin, or a unit head with --unit)."""
+    unit = units.get_unit(unit_code) if unit_code else None
+    if unit_code and unit is None:
+        raise click.ClickException(f"No unit with code {unit_code}.")
+    user = accounts.create_user(username, password, role, unit)
+    click.echo(f"user {user.username} ({user.role}) created")
+
+
+@click.command("recompute")
+@click.argument("period_id", type=int)
+@click.option("--weighting", type=click.Choice(results.WEIGHTINGS), default="none",
+              show_default=True)
+@click.option("--ci", type=click.Choice(sorted(CI_METHODS)), default="korn-graubard",
+              show_default=True)
+@click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--trim", type=float, help="Upper weight bound, as a multiple of the mean weight.")
+@click.option("--rake", "margins", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Margin CSV (columns + population); repeat for each margin.")
+@click.option("--out", type=click.Path(dir_okay=False), help="CSV file (default: stdout).")
+@fail_on_service_error
+def recompute_command(period_id, weighting, ci, level, trim, margins, out):
+    """Compute a period's indices under chosen settings (the same service as the UI)."""
+    period = db.session.get(SurveyPeriod, period_id)
+    if period is None:
+        raise click.ClickException(f"No period {period_id}.")
+    settings = results.Settings(weighting=weighting, ci=ci, level=level, trim=trim,
+                                margins=tuple(Path(m).read_text(encoding="utf-8-sig")
+                                              for m in margins))
+    table = results.compute(period, settings).table
+    text = table.to_csv(index=False)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"{len(table)} rows written to {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("verify-publication")
+@click.argument("period_id", type=int)
+@fail_on_service_error
+def verify_publication_command(period_id: int):
+    """Recompute a publication from stored data; exit 1 if any number differs."""
+    period = db.session.get(SurveyPeriod, period_id)
+    publication = results.publication_of(period) if period else None
+    if publication is None:
+        raise click.ClickException(f"Period {period_id} has no publication.")
+    if not results.verify(publication):
+        raise click.ClickException("The recomputed results differ from the publication.")
+    click.echo(f"ok: {len(publication.results)} numbers reproduced, hash {publication.content_hash}")
+
+
+COMMANDS = (create_user_command, recompute_command, verify_publication_command, 
     sync_questionnaires_command,
     import_units_command,
     add_counter_command,

@@ -35,6 +35,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     # Per client network; a one-stop centre's Wi-Fi shares one address.
     SUBMIT_RATE_LIMIT = "120 per minute"
+    LOGIN_RATE_LIMIT = "10 per minute"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
     PROXY_COUNT = (
         0  # reverse proxies in front of the app whose X-Forwarded-For to trust
     )

@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import NO_OPINION, Channel, Counter, Response, SurveyPeriod, Unit
-from . import periods, units
+from ..models import NO_OPINION, Channel, Counter, Dossier, Response, Role, SurveyPeriod, Unit
+from . import accounts, periods, results, units
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
 DEMO_UNITS = """code,name,level,parent_code
@@ -25,14 +25,19 @@ X-SONGDA,Xã Sông Đà,commune,DEMO
 """
 COUNTER_NAMES = ("Quầy 1 – Tiếp nhận hồ sơ", "Quầy 2 – Trả kết quả", "Quầy 3 – Đất đai")
 VN = timezone(timedelta(hours=7))
+DEMO_USERS = (("admin", "demo-admin-2026", Role.ADMIN, None),
+              ("stp", "demo-unit-2026", Role.UNIT_HEAD, "STP"),
+              ("viewer", "demo-viewer-2026", Role.VIEWER, None))
 
 
 def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
-    """Create the demo province once and return its open period (idempotent)."""
+    """Create the demo province once and return its open period (idempotent).
+
+    The province gets units, counters, demo accounts, a dossier register, last quarter
+    closed and published, and this quarter open with synthetic responses.
+    """
     sync_questionnaires()
-    existing = db.session.scalar(
-        sa.select(SurveyPeriod).filter_by(name=demo_period_name())
-    )
+    existing = db.session.scalar(sa.select(SurveyPeriod).filter_by(name=demo_period_name()))
     if existing is not None:
         return existing
     units.import_units(DEMO_UNITS)
@@ -41,35 +46,70 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
         for name in COUNTER_NAMES[: rng.choice((2, 3))]:
             db.session.add(Counter(unit=unit, name=name))
     db.session.commit()
-    today = date.today()
-    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    period = periods.create_period(
-        demo_period_name(),
-        quarter_start,
-        quarter_start + timedelta(days=91),
-        get_questionnaire("sipas-2640"),
-        (Channel.COUNTER, Channel.SAMPLE),
-    )
+    for username, password, role, unit_code in DEMO_USERS:
+        accounts.create_user(username, password, role, units.get_unit(unit_code) if unit_code
+                             else None)
+    questionnaire = get_questionnaire("sipas-2640")
+    this_quarter = quarter_start(date.today())
+    last_quarter = quarter_start(this_quarter - timedelta(days=1))
+    if responses:
+        previous = periods.create_period(demo_period_name(last_quarter), last_quarter,
+                                         this_quarter - timedelta(days=1), questionnaire)
+        periods.open_period(previous)
+        add_dossiers(last_quarter, this_quarter - timedelta(days=1), 6 * responses, rng)
+        add_synthetic_responses(previous, responses, rng, improvement=-0.15)
+        periods.close_period(previous)
+        admin = accounts.authenticate("admin", DEMO_USERS[0][1])
+        results.publish(previous, results.Settings(weighting="volume"), by=admin)
+    period = periods.create_period(demo_period_name(), this_quarter,
+                                   quarter_start(this_quarter + timedelta(days=95))
+                                   - timedelta(days=1), questionnaire,
+                                   (Channel.COUNTER, Channel.SAMPLE))
     periods.open_period(period)
     if responses:
+        add_dossiers(this_quarter, date.today(), 6 * responses, rng)
         add_synthetic_responses(period, responses, rng)
     return period
 
 
-def demo_period_name() -> str:
-    today = date.today()
-    return f"Quý {(today.month - 1) // 3 + 1}/{today.year}"
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def add_dossiers(first: date, last: date, count: int, rng: random.Random) -> None:
+    """Add a synthetic one-stop register: dossiers returned between two dates."""
+    unit_ids = list(db.session.scalars(sa.select(Unit.id).where(Unit.parent_id.is_not(None))))
+    fields = ("dat-dai", "ho-tich", "xay-dung", "tu-phap", "dang-ky-kinh-doanh",
+              "lao-dong-xa-hoi", "khac")
+    span = max((last - first).days, 1)
+    rows = []
+    for number in range(count):
+        returned = first + timedelta(days=rng.randrange(span + 1))
+        rows.append({"code": f"DEMO-{first:%Y%m}-{number:06d}", "unit_id": rng.choice(unit_ids),
+                     "field": rng.choice(fields), "is_late": rng.random() < 0.06,
+                     "received_on": returned - timedelta(days=rng.randrange(1, 15)),
+                     "returned_on": returned})
+    db.session.execute(sa.insert(Dossier), rows)
+    db.session.commit()
+
+
+def demo_period_name(day: date | None = None) -> str:
+    day = day or date.today()
+    return f"Quý {(day.month - 1) // 3 + 1}/{day.year}"
 
 
 def add_synthetic_responses(
-    period: SurveyPeriod, count: int, rng: random.Random
+    period: SurveyPeriod, count: int, rng: random.Random, improvement: float = 0.0
 ) -> None:
     """Add responses with a realistic spread: units differ, E5 is weaker and often unanswered."""
     definition = definition_of(period.questionnaire)
     counters = list(db.session.scalars(sa.select(Counter)))
-    unit_level = {c.unit_id: rng.uniform(-0.8, 0.9) for c in counters}
+    levels = random.Random(7)  # the same units are strong or weak every quarter
+    unit_level = {u: levels.uniform(-0.8, 0.9) + improvement
+                  for u in sorted({c.unit_id for c in counters})}
     fields = [o.code for o in definition.question("field").options]
-    now = datetime.now(VN)
+    last = min(period.ends_on, datetime.now(VN).date())
+    span = (last - period.starts_on).days
     rows = []
     for _ in range(count):
         counter = rng.choice(counters)
@@ -82,7 +122,7 @@ def add_synthetic_responses(
                 scale[criterion.code] = (
                     NO_OPINION if unanswered else _likert(rng, level + shift)
                 )
-        day = now.date() - timedelta(days=rng.randrange(0, 30))
+        day = last - timedelta(days=rng.randrange(0, min(span, 45) + 1))
         served = datetime.combine(day, time(7, 30), VN) + timedelta(
             minutes=rng.randrange(0, 540)
         )

@@ -3,7 +3,7 @@
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,6 +12,7 @@ from .. import tokens
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce, utcnow
+from . import audit
 
 UNIT_LEVELS = (
     "province",
@@ -50,7 +51,7 @@ class ImportReport:
         return f"{self.created} unit(s) created, {self.updated} updated"
 
 
-def import_units(text: str, *, valid_from: date | None = None) -> ImportReport:
+def import_units(text: str, *, valid_from: date | None = None, by=None) -> ImportReport:
     """Create or update units from CSV (code, name, level, parent_code); all or nothing.
 
     Row numbers in the report count the header as row 1, as a spreadsheet shows them.
@@ -107,6 +108,8 @@ def import_units(text: str, *, valid_from: date | None = None) -> ImportReport:
         parent = row["parent_code"].strip()
         units[row["code"].strip()].parent = lookup[parent] if parent else None
     _check_no_cycles(lookup.values())
+    audit.record("unit.import", None, after={"created": report.created, "updated": report.updated},
+                 by=by)
     db.session.commit()
     return report
 
@@ -128,18 +131,21 @@ def get_unit(code: str) -> Unit | None:
     return db.session.scalar(sa.select(Unit).filter_by(code=code))
 
 
-def create_counter(unit: Unit, name: str) -> Counter:
+def create_counter(unit: Unit, name: str, *, by=None) -> Counter:
     """Add a counter (service point) to a unit."""
     counter = Counter(unit=unit, name=name.strip())
     db.session.add(counter)
+    db.session.flush()
+    audit.record("counter.create", counter, after={"unit": unit.code, "name": counter.name}, by=by)
     db.session.commit()
     return counter
 
 
-def rotate_counter_token(counter: Counter) -> str:
+def rotate_counter_token(counter: Counter, *, by=None) -> str:
     """Give a counter a new QR token; posters with the old one stop working."""
     counter.token_nonce = new_nonce()
     counter.token_rotated_at = utcnow()
+    audit.record("counter.rotate_token", counter, by=by)
     db.session.commit()
     return counter_token(counter)
 
@@ -175,3 +181,118 @@ def find_counter(token: str) -> Counter | None:
 def counters_with_units() -> list[Counter]:
     query = sa.select(Counter).join(Counter.unit).order_by(Unit.code, Counter.id)
     return list(db.session.scalars(query.options(sa.orm.contains_eager(Counter.unit))))
+
+
+def unit_tree(visible: set[int] | None = None) -> list[tuple[Unit, int]]:
+    """Return units depth-first as (unit, depth), limited to `visible` ids if given."""
+    all_units = list(db.session.scalars(sa.select(Unit).order_by(Unit.code)))
+    children: dict[int | None, list[Unit]] = {}
+    for unit in all_units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    roots = [u for u in all_units if visible is None and u.parent_id is None
+             or visible is not None and u.id in visible and u.parent_id not in visible]
+    out: list[tuple[Unit, int]] = []
+    stack = [(root, 0) for root in reversed(roots)]
+    while stack:
+        unit, depth = stack.pop()
+        out.append((unit, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(unit.id, [])))
+    return out
+
+
+def _unit_state(unit: Unit) -> dict:
+    return {"code": unit.code, "name": unit.name, "level": unit.level,
+            "parent": unit.parent.code if unit.parent else None,
+            "valid_to": unit.valid_to.isoformat() if unit.valid_to else None}
+
+
+def save_unit(unit: Unit | None, code: str, name: str, level: str, parent: Unit | None,
+              *, by) -> Unit:
+    """Create a unit (unit=None) or change one.
+
+    :raise ServiceError: if the code is taken, the level unknown or the parent a descendant.
+    """
+    code, name = code.strip(), name.strip()
+    if level not in UNIT_LEVELS:
+        raise ServiceError(f"Cấp {level} không hợp lệ.")
+    clash = db.session.scalar(sa.select(Unit).filter_by(code=code))
+    if clash is not None and clash is not unit:
+        raise ServiceError(f"Mã đơn vị {code} đã được dùng.")
+    node = parent
+    while node is not None:
+        if unit is not None and node.id == unit.id:
+            raise ServiceError("Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó.")
+        node = node.parent
+    before = _unit_state(unit) if unit else None
+    if unit is None:
+        unit = Unit(valid_from=date.today())
+        db.session.add(unit)
+    unit.code, unit.name, unit.level, unit.parent = code, name, level, parent
+    db.session.flush()
+    audit.record("unit.create" if before is None else "unit.edit", unit, before=before,
+                 after=_unit_state(unit), by=by)
+    db.session.commit()
+    return unit
+
+
+def deactivate_unit(unit: Unit, on: date, *, by) -> None:
+    """End a unit's validity (it keeps its history and old periods keep it)."""
+    before = _unit_state(unit)
+    unit.valid_to = on
+    audit.record("unit.deactivate", unit, before=before, after=_unit_state(unit), by=by)
+    db.session.commit()
+
+
+def restructure(kind: str, old_codes: list[str], new_rows: list[tuple[str, str, str]],
+                effective_on: date, *, by) -> list[Unit]:
+    """Merge old units into one new unit, or split one unit into several, on a date.
+
+    Old units end the day before; new units start that day under the old units' parent.
+    :raise ServiceError: if codes are unknown or taken, or the shape does not fit the kind.
+    """
+    old = [get_unit(code.strip()) for code in old_codes if code.strip()]
+    if not old or any(u is None for u in old):
+        raise ServiceError("Có mã đơn vị cũ không tồn tại.")
+    if kind == "merge" and (len(old) < 2 or len(new_rows) != 1):
+        raise ServiceError("Hợp nhất: ít nhất hai đơn vị cũ thành đúng một đơn vị mới.")
+    if kind == "split" and (len(old) != 1 or len(new_rows) < 2):
+        raise ServiceError("Chia tách: một đơn vị cũ thành ít nhất hai đơn vị mới.")
+    parent = old[0].parent
+    new_units = []
+    for code, name, level in new_rows:
+        if level not in UNIT_LEVELS or get_unit(code) is not None or not name:
+            raise ServiceError(f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ.")
+        unit = Unit(code=code, name=name, level=level, parent=parent, valid_from=effective_on)
+        db.session.add(unit)
+        new_units.append(unit)
+    for unit in old:
+        unit.valid_to = effective_on - timedelta(days=1)
+    db.session.flush()
+    audit.record(f"unit.{kind}", None, before={"units": [u.code for u in old]},
+                 after={"units": [u.code for u in new_units], "on": effective_on.isoformat()},
+                 by=by)
+    db.session.commit()
+    return new_units
+
+
+def export_units_csv() -> str:
+    """Return the unit tree as CSV in the import format, plus validity dates."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*UNIT_COLUMNS, "valid_from", "valid_to"])
+    for unit, _depth in unit_tree():
+        writer.writerow([unit.code, unit.name, unit.level, unit.parent.code if unit.parent else "",
+                         unit.valid_from or "", unit.valid_to or ""])
+    return out.getvalue()
+
+
+def rename_counter(counter: Counter, name: str, *, by) -> None:
+    before = {"name": counter.name}
+    counter.name = name.strip()
+    audit.record("counter.rename", counter, before=before, after={"name": counter.name}, by=by)
+    db.session.commit()
+
+
+def unit_counters(unit: Unit) -> list[Counter]:
+    return list(db.session.scalars(sa.select(Counter).filter_by(unit_id=unit.id)
+                                   .order_by(Counter.id)))
