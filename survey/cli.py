@@ -7,10 +7,10 @@ import click
 from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 
-from .errors import ServiceError
-from .extensions import db
 from analysis import CI_METHODS
 
+from .errors import ServiceError
+from .extensions import db
 from .models import Counter, Role, SurveyPeriod
 from .questionnaires import QuestionnaireError
 from .services import accounts, demo, periods, results, units
@@ -127,9 +127,13 @@ def seed_demo_command(responses: int, base_url: str):
     period = demo.seed_demo(responses)
     click.echo(f"Demo period: {period.name}, status {period.status}")
     list_counters(base_url)
-    click.echo(f"\nWorkspace: {base_url}/admin/  (demo accounts, never use in production)")
+    click.echo(
+        f"\nWorkspace: {base_url}/admin/  (demo accounts, never use in production)"
+    )
     for username, password, role, unit in demo.DEMO_USERS:
-        click.echo(f"    {username} / {password}  ({role}{', ' + unit if unit else ''})")
+        click.echo(
+            f"    {username} / {password}  ({role}{', ' + unit if unit else ''})"
+        )
     click.echo(f"Published results: {base_url}/results/")
 
 
@@ -162,8 +166,12 @@ def survey_url(counter, base_url: str = "http://localhost:5000") -> str:
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default="admin",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default="admin",
+    show_default=True,
+)
 @click.option("--unit", "unit_code", help="Unit code, for a unit head.")
 @click.password_option()
 @fail_on_service_error
@@ -178,24 +186,45 @@ def create_user_command(username: str, role: str, unit_code: str | None, passwor
 
 @click.command("recompute")
 @click.argument("period_id", type=int)
-@click.option("--weighting", type=click.Choice(results.WEIGHTINGS), default="none",
-              show_default=True)
-@click.option("--ci", type=click.Choice(sorted(CI_METHODS)), default="korn-graubard",
-              show_default=True)
+@click.option(
+    "--weighting",
+    type=click.Choice(results.WEIGHTINGS),
+    default="none",
+    show_default=True,
+)
+@click.option(
+    "--ci",
+    type=click.Choice(sorted(CI_METHODS)),
+    default="korn-graubard",
+    show_default=True,
+)
 @click.option("--level", type=float, default=0.95, show_default=True)
-@click.option("--trim", type=float, help="Upper weight bound, as a multiple of the mean weight.")
-@click.option("--rake", "margins", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Margin CSV (columns + population); repeat for each margin.")
-@click.option("--out", type=click.Path(dir_okay=False), help="CSV file (default: stdout).")
+@click.option(
+    "--trim", type=float, help="Upper weight bound, as a multiple of the mean weight."
+)
+@click.option(
+    "--rake",
+    "margins",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Margin CSV (columns + population); repeat for each margin.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="CSV file (default: stdout)."
+)
 @fail_on_service_error
 def recompute_command(period_id, weighting, ci, level, trim, margins, out):
     """Compute a period's indices under chosen settings (the same service as the UI)."""
     period = db.session.get(SurveyPeriod, period_id)
     if period is None:
         raise click.ClickException(f"No period {period_id}.")
-    settings = results.Settings(weighting=weighting, ci=ci, level=level, trim=trim,
-                                margins=tuple(Path(m).read_text(encoding="utf-8-sig")
-                                              for m in margins))
+    settings = results.Settings(
+        weighting=weighting,
+        ci=ci,
+        level=level,
+        trim=trim,
+        margins=tuple(Path(m).read_text(encoding="utf-8-sig") for m in margins),
+    )
     table = results.compute(period, settings).table
     text = table.to_csv(index=False)
     if out:
@@ -215,11 +244,18 @@ def verify_publication_command(period_id: int):
     if publication is None:
         raise click.ClickException(f"Period {period_id} has no publication.")
     if not results.verify(publication):
-        raise click.ClickException("The recomputed results differ from the publication.")
-    click.echo(f"ok: {len(publication.results)} numbers reproduced, hash {publication.content_hash}")
+        raise click.ClickException(
+            "The recomputed results differ from the publication."
+        )
+    click.echo(
+        f"ok: {len(publication.results)} numbers reproduced, hash {publication.content_hash}"
+    )
 
 
-COMMANDS = (create_user_command, recompute_command, verify_publication_command, 
+COMMANDS = (
+    create_user_command,
+    recompute_command,
+    verify_publication_command,
     sync_questionnaires_command,
     import_units_command,
     add_counter_command,

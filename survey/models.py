@@ -165,7 +165,9 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(sa.String(20))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     unit: Mapped[Unit | None] = relationship()
@@ -175,7 +177,9 @@ class AuditEntry(db.Model):
     """One admin action: who, what, when, and the record before and after."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True
+    )
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(sa.String(60), index=True)
     target_type: Mapped[str | None] = mapped_column(sa.String(40))
@@ -203,7 +207,9 @@ class Dossier(db.Model):
 class PeriodTarget(db.Model):
     """How many responses a unit should collect in a period."""
 
-    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"), primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_period.id"), primary_key=True
+    )
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), primary_key=True)
     target: Mapped[int]
 
@@ -212,8 +218,12 @@ class Publication(db.Model):
     """An immutable snapshot of a period's published results, with everything to recompute it."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"), unique=True)
-    published_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    period_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_period.id"), unique=True
+    )
+    published_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     questionnaire_code: Mapped[str] = mapped_column(sa.String(40))
     settings: Mapped[dict] = mapped_column(sa.JSON)

@@ -126,6 +126,32 @@ def client(app):
     return app.test_client()
 
 
+class AuthActions:
+    """Log the test client in and out as one of the seeded users (flaskr's `auth`)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "admin", password: str = seed_data.PASSWORD):
+        return self._client.post(
+            "/auth/login", data={"username": username, "password": password}
+        )
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def admin_client(client, auth):
+    auth.login()
+    return client
+
+
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()

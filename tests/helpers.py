@@ -48,3 +48,15 @@ def served_form(client, path: str) -> dict[str, str]:
         }
     )
     return hidden
+
+
+def logged_in(app, username: str = "admin"):
+    """Return a test client of `app` logged in as a seeded user."""
+    from tests.seed import PASSWORD
+
+    client = app.test_client()
+    response = client.post(
+        "/auth/login", data={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 302, response.status_code
+    return client

@@ -2,8 +2,10 @@
 
 from datetime import date, timedelta
 
+from werkzeug.security import generate_password_hash
+
 from survey.extensions import db
-from survey.models import Counter, PeriodStatus, SurveyPeriod, Unit
+from survey.models import Counter, PeriodStatus, Role, SurveyPeriod, Unit, User
 from survey.services.questionnaires import get_questionnaire, sync_questionnaires
 
 OPEN_COUNTER_ID = 1  # Sở Tư pháp, in the open period
@@ -11,6 +13,12 @@ OTHER_COUNTER_ID = 2  # Xã Hòa Bình
 REVOKED_COUNTER_ID = 3  # deactivated
 PERIOD_ID = 1
 COUNTER_NONCE = "seed-nonce-1"
+PASSWORD = "test-password-1"
+USERS = (
+    ("admin", Role.ADMIN, None),
+    ("head", Role.UNIT_HEAD, "STP"),
+    ("viewer", Role.VIEWER, None),
+)
 UNITS = (
     ("P", "Tỉnh Thử", "province", None),
     ("STP", "Sở Tư pháp", "department", "P"),
@@ -47,6 +55,19 @@ def seed() -> None:
             channels="counter,sample",
             status=PeriodStatus.OPEN.value,
         )
+    )
+    # A fast hash: tests log in hundreds of times.
+    password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    db.session.add_all(
+        [
+            User(
+                username=name,
+                password_hash=password_hash,
+                role=role,
+                unit=units.get(unit),
+            )
+            for name, role, unit in USERS
+        ]
     )
     db.session.commit()
     assert (

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from survey.extensions import db
 from survey.models import Counter, Response, SurveyPeriod, Unit
+from survey.services import results
 
 
 def test_seed_demo_creates_a_working_province_once(app, runner):
@@ -18,8 +19,15 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
     with app.app_context():
         demo = db.session.scalar(sa.select(Unit).filter_by(code="DEMO"))
         assert len(demo.children) == 9
-        period = db.session.scalar(sa.select(SurveyPeriod).where(SurveyPeriod.id != 1))
-        assert period.status == "open"
+        periods = db.session.scalars(
+            sa.select(SurveyPeriod)
+            .where(SurveyPeriod.id != 1)
+            .order_by(SurveyPeriod.id)
+        ).all()
+        assert [p.status for p in periods] == ["closed", "open"]
+        previous, period = periods
+        assert results.publication_of(previous) is not None
+        assert results.verify(results.publication_of(previous))
         count = db.session.scalar(
             sa.select(sa.func.count(Response.id)).filter_by(period_id=period.id)
         )

@@ -6,7 +6,7 @@ import zxingcpp
 from PIL import Image
 
 from survey.qr import counter_qr_png, counter_qr_svg
-from tests.helpers import counter_path
+from tests.helpers import counter_path, logged_in
 from tests.seed import OPEN_COUNTER_ID
 
 SURVEY_URL = "http://sipas.test" + counter_path(OPEN_COUNTER_ID)
@@ -30,20 +30,20 @@ def test_svg_is_a_scalable_document():
     assert "viewBox" in svg
 
 
-def test_counter_qr_png_route_serves_the_survey_url(client):
-    response = client.get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.png")
+def test_counter_qr_png_route_serves_the_survey_url(admin_client):
+    response = admin_client.get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.png")
     assert response.mimetype == "image/png"
     assert decode_png(response.data) == [SURVEY_URL]
 
 
-def test_counter_qr_svg_route(client):
-    response = client.get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.svg")
+def test_counter_qr_svg_route(admin_client):
+    response = admin_client.get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.svg")
     assert response.mimetype == "image/svg+xml"
     assert b"<svg" in response.data
 
 
-def test_poster_has_unit_counter_qr_and_short_url(client):
-    html = client.get(f"/admin/counters/{OPEN_COUNTER_ID}/poster").get_data(
+def test_poster_has_unit_counter_qr_and_short_url(admin_client):
+    html = admin_client.get(f"/admin/counters/{OPEN_COUNTER_ID}/poster").get_data(
         as_text=True
     )
     assert "Sở Tư pháp" in html
@@ -56,11 +56,11 @@ def test_poster_has_unit_counter_qr_and_short_url(client):
 
 def test_public_base_url_overrides_the_request_host(make_app):
     app = make_app(PUBLIC_BASE_URL="https://sipas.example.gov.vn/")
-    png = app.test_client().get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.png").data
+    png = logged_in(app).get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.png").data
     assert decode_png(png) == [
         "https://sipas.example.gov.vn" + counter_path(OPEN_COUNTER_ID)
     ]
 
 
-def test_unknown_counter_poster_is_404(client):
-    assert client.get("/admin/counters/999/poster").status_code == 404
+def test_unknown_counter_poster_is_404(admin_client):
+    assert admin_client.get("/admin/counters/999/poster").status_code == 404

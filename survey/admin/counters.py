@@ -1,6 +1,16 @@
 """Counters: list, create, rename, rotate the token, QR codes and printable posters."""
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup
 
 from forms.admin import CounterForm
@@ -17,7 +27,9 @@ from .units import get_unit
 def public_url(counter: Counter) -> str:
     """Return the absolute survey URL printed on a counter's poster."""
     base = current_app.config["PUBLIC_BASE_URL"] or request.url_root
-    return base.rstrip("/") + url_for("public.respond", token=units.counter_token(counter))
+    return base.rstrip("/") + url_for(
+        "public.respond", token=units.counter_token(counter)
+    )
 
 
 def get_counter(counter_id: int) -> Counter:
@@ -37,7 +49,9 @@ def counter_list(unit_id: int, form: CounterForm | None = None):
     unit = get_unit(unit_id)
     counters = [(c, public_url(c)) for c in units.unit_counters(unit)]
     form = form or CounterForm()
-    return render_template("admin/counter_list.html", unit=unit, counters=counters, form=form)
+    return render_template(
+        "admin/counter_list.html", unit=unit, counters=counters, form=form
+    )
 
 
 @bp.post("/units/<int:unit_id>/counters")
@@ -81,8 +95,11 @@ def counter_rotate(counter_id: int):
 def counter_qr(counter_id: int):
     """Download a counter's QR code as SVG."""
     svg = counter_qr_svg(public_url(get_counter(counter_id)))
-    return Response(svg, mimetype="image/svg+xml",
-                    headers={"Content-Disposition": f"attachment; filename=qr-{counter_id}.svg"})
+    return Response(
+        svg,
+        mimetype="image/svg+xml",
+        headers={"Content-Disposition": f"attachment; filename=qr-{counter_id}.svg"},
+    )
 
 
 @bp.get("/counters/<int:counter_id>/qr.png")
@@ -97,13 +114,19 @@ def counter_poster(counter_id: int):
     """Show a counter's printable A4 poster."""
     counter = get_counter(counter_id)
     url = public_url(counter)
-    return render_template("print/poster.html", posters=[(counter, url, inline_svg(url))])
+    return render_template(
+        "print/poster.html", posters=[(counter, url, inline_svg(url))]
+    )
 
 
 @bp.get("/units/<int:unit_id>/posters")
 def unit_posters(unit_id: int):
     """Show every active counter's poster of a unit, one A4 page each."""
     unit = get_unit(unit_id)
-    posters = [(c, url, inline_svg(url)) for c in units.unit_counters(unit) if c.is_active
-               for url in [public_url(c)]]
+    posters = [
+        (c, url, inline_svg(url))
+        for c in units.unit_counters(unit)
+        if c.is_active
+        for url in [public_url(c)]
+    ]
     return render_template("print/poster.html", posters=posters)

@@ -7,7 +7,17 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import NO_OPINION, Channel, Counter, Dossier, Response, Role, SurveyPeriod, Unit
+from ..models import (
+    NO_OPINION,
+    Channel,
+    Counter,
+    Dossier,
+    Response,
+    Role,
+    SurveyPeriod,
+    Unit,
+    User,
+)
 from . import accounts, periods, results, units
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
@@ -25,9 +35,11 @@ X-SONGDA,Xã Sông Đà,commune,DEMO
 """
 COUNTER_NAMES = ("Quầy 1 – Tiếp nhận hồ sơ", "Quầy 2 – Trả kết quả", "Quầy 3 – Đất đai")
 VN = timezone(timedelta(hours=7))
-DEMO_USERS = (("admin", "demo-admin-2026", Role.ADMIN, None),
-              ("stp", "demo-unit-2026", Role.UNIT_HEAD, "STP"),
-              ("viewer", "demo-viewer-2026", Role.VIEWER, None))
+DEMO_USERS = (
+    ("admin", "demo-admin-2026", Role.ADMIN, None),
+    ("stp", "demo-unit-2026", Role.UNIT_HEAD, "STP"),
+    ("viewer", "demo-viewer-2026", Role.VIEWER, None),
+)
 
 
 def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
@@ -37,7 +49,9 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     closed and published, and this quarter open with synthetic responses.
     """
     sync_questionnaires()
-    existing = db.session.scalar(sa.select(SurveyPeriod).filter_by(name=demo_period_name()))
+    existing = db.session.scalar(
+        sa.select(SurveyPeriod).filter_by(name=demo_period_name())
+    )
     if existing is not None:
         return existing
     units.import_units(DEMO_UNITS)
@@ -46,25 +60,34 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
         for name in COUNTER_NAMES[: rng.choice((2, 3))]:
             db.session.add(Counter(unit=unit, name=name))
     db.session.commit()
+    taken = set(db.session.scalars(sa.select(User.username)))
     for username, password, role, unit_code in DEMO_USERS:
-        accounts.create_user(username, password, role, units.get_unit(unit_code) if unit_code
-                             else None)
+        if username not in taken:
+            unit = units.get_unit(unit_code) if unit_code else None
+            accounts.create_user(username, password, role, unit)
     questionnaire = get_questionnaire("sipas-2640")
     this_quarter = quarter_start(date.today())
     last_quarter = quarter_start(this_quarter - timedelta(days=1))
     if responses:
-        previous = periods.create_period(demo_period_name(last_quarter), last_quarter,
-                                         this_quarter - timedelta(days=1), questionnaire)
+        previous = periods.create_period(
+            demo_period_name(last_quarter),
+            last_quarter,
+            this_quarter - timedelta(days=1),
+            questionnaire,
+        )
         periods.open_period(previous)
         add_dossiers(last_quarter, this_quarter - timedelta(days=1), 6 * responses, rng)
         add_synthetic_responses(previous, responses, rng, improvement=-0.15)
         periods.close_period(previous)
-        admin = accounts.authenticate("admin", DEMO_USERS[0][1])
+        admin = db.session.scalar(sa.select(User).filter_by(role=Role.ADMIN).limit(1))
         results.publish(previous, results.Settings(weighting="volume"), by=admin)
-    period = periods.create_period(demo_period_name(), this_quarter,
-                                   quarter_start(this_quarter + timedelta(days=95))
-                                   - timedelta(days=1), questionnaire,
-                                   (Channel.COUNTER, Channel.SAMPLE))
+    period = periods.create_period(
+        demo_period_name(),
+        this_quarter,
+        quarter_start(this_quarter + timedelta(days=95)) - timedelta(days=1),
+        questionnaire,
+        (Channel.COUNTER, Channel.SAMPLE),
+    )
     periods.open_period(period)
     if responses:
         add_dossiers(this_quarter, date.today(), 6 * responses, rng)
@@ -78,17 +101,32 @@ def quarter_start(day: date) -> date:
 
 def add_dossiers(first: date, last: date, count: int, rng: random.Random) -> None:
     """Add a synthetic one-stop register: dossiers returned between two dates."""
-    unit_ids = list(db.session.scalars(sa.select(Unit.id).where(Unit.parent_id.is_not(None))))
-    fields = ("dat-dai", "ho-tich", "xay-dung", "tu-phap", "dang-ky-kinh-doanh",
-              "lao-dong-xa-hoi", "khac")
+    unit_ids = list(
+        db.session.scalars(sa.select(Unit.id).where(Unit.parent_id.is_not(None)))
+    )
+    fields = (
+        "dat-dai",
+        "ho-tich",
+        "xay-dung",
+        "tu-phap",
+        "dang-ky-kinh-doanh",
+        "lao-dong-xa-hoi",
+        "khac",
+    )
     span = max((last - first).days, 1)
     rows = []
     for number in range(count):
         returned = first + timedelta(days=rng.randrange(span + 1))
-        rows.append({"code": f"DEMO-{first:%Y%m}-{number:06d}", "unit_id": rng.choice(unit_ids),
-                     "field": rng.choice(fields), "is_late": rng.random() < 0.06,
-                     "received_on": returned - timedelta(days=rng.randrange(1, 15)),
-                     "returned_on": returned})
+        rows.append(
+            {
+                "code": f"DEMO-{first:%Y%m}-{number:06d}",
+                "unit_id": rng.choice(unit_ids),
+                "field": rng.choice(fields),
+                "is_late": rng.random() < 0.06,
+                "received_on": returned - timedelta(days=rng.randrange(1, 15)),
+                "returned_on": returned,
+            }
+        )
     db.session.execute(sa.insert(Dossier), rows)
     db.session.commit()
 
@@ -105,8 +143,10 @@ def add_synthetic_responses(
     definition = definition_of(period.questionnaire)
     counters = list(db.session.scalars(sa.select(Counter)))
     levels = random.Random(7)  # the same units are strong or weak every quarter
-    unit_level = {u: levels.uniform(-0.8, 0.9) + improvement
-                  for u in sorted({c.unit_id for c in counters})}
+    unit_level = {
+        u: levels.uniform(-0.8, 0.9) + improvement
+        for u in sorted({c.unit_id for c in counters})
+    }
     fields = [o.code for o in definition.question("field").options]
     last = min(period.ends_on, datetime.now(VN).date())
     span = (last - period.starts_on).days

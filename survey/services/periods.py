@@ -6,7 +6,14 @@ import sqlalchemy as sa
 
 from ..errors import Conflict, ServiceError
 from ..extensions import db
-from ..models import Channel, PeriodStatus, PeriodTarget, Questionnaire, SurveyPeriod, utcnow
+from ..models import (
+    Channel,
+    PeriodStatus,
+    PeriodTarget,
+    Questionnaire,
+    SurveyPeriod,
+    utcnow,
+)
 from . import audit, register
 
 
@@ -43,8 +50,16 @@ def create_period(
     )
     db.session.add(period)
     db.session.flush()
-    audit.record("period.create", period, after={"name": period.name, "channels": period.channels,
-                                                 "questionnaire": questionnaire.code}, by=by)
+    audit.record(
+        "period.create",
+        period,
+        after={
+            "name": period.name,
+            "channels": period.channels,
+            "questionnaire": questionnaire.code,
+        },
+        by=by,
+    )
     db.session.commit()
     return period
 
@@ -57,7 +72,13 @@ def open_period(period: SurveyPeriod, *, by=None) -> None:
     if period.status != PeriodStatus.DRAFT:
         raise PeriodStateError("Only a draft period can be opened.")
     period.status, period.opened_at = PeriodStatus.OPEN.value, utcnow()
-    audit.record("period.open", period, before={"status": "draft"}, after={"status": "open"}, by=by)
+    audit.record(
+        "period.open",
+        period,
+        before={"status": "draft"},
+        after={"status": "open"},
+        by=by,
+    )
     db.session.commit()
 
 
@@ -69,8 +90,13 @@ def close_period(period: SurveyPeriod, *, by=None) -> None:
     if period.status != PeriodStatus.OPEN:
         raise PeriodStateError("Only an open period can be closed.")
     period.status, period.closed_at = PeriodStatus.CLOSED.value, utcnow()
-    audit.record("period.close", period, before={"status": "open"}, after={"status": "closed"},
-                 by=by)
+    audit.record(
+        "period.close",
+        period,
+        before={"status": "open"},
+        after={"status": "closed"},
+        by=by,
+    )
     db.session.commit()
 
 
@@ -93,18 +119,27 @@ def period_collecting(channel: str, day: date | None = None) -> SurveyPeriod | N
 
 
 def all_periods() -> list[SurveyPeriod]:
-    query = sa.select(SurveyPeriod).order_by(SurveyPeriod.starts_on.desc(), SurveyPeriod.id.desc())
-    return list(db.session.scalars(query.options(sa.orm.joinedload(SurveyPeriod.questionnaire))))
+    query = sa.select(SurveyPeriod).order_by(
+        SurveyPeriod.starts_on.desc(), SurveyPeriod.id.desc()
+    )
+    return list(
+        db.session.scalars(query.options(sa.orm.joinedload(SurveyPeriod.questionnaire)))
+    )
 
 
 def latest_period() -> SurveyPeriod | None:
     """The period a dashboard shows first: the latest open one, else the latest."""
     periods = all_periods()
-    return next((p for p in periods if p.status == PeriodStatus.OPEN), periods[0] if periods else None)
+    return next(
+        (p for p in periods if p.status == PeriodStatus.OPEN),
+        periods[0] if periods else None,
+    )
 
 
 def targets(period: SurveyPeriod) -> dict[int, int]:
-    query = sa.select(PeriodTarget.unit_id, PeriodTarget.target).filter_by(period_id=period.id)
+    query = sa.select(PeriodTarget.unit_id, PeriodTarget.target).filter_by(
+        period_id=period.id
+    )
     return dict(db.session.execute(query).all())
 
 
@@ -117,11 +152,20 @@ def set_targets(period: SurveyPeriod, values: dict[int, int], *, by=None) -> Non
         raise ServiceError("Chỉ tiêu không thể âm.")
     before = {str(k): v for k, v in targets(period).items()}
     db.session.execute(sa.delete(PeriodTarget).filter_by(period_id=period.id))
-    rows = [{"period_id": period.id, "unit_id": u, "target": v} for u, v in values.items() if v]
+    rows = [
+        {"period_id": period.id, "unit_id": u, "target": v}
+        for u, v in values.items()
+        if v
+    ]
     if rows:
         db.session.execute(sa.insert(PeriodTarget), rows)
-    audit.record("period.targets", period, before=before,
-                 after={str(r["unit_id"]): r["target"] for r in rows}, by=by)
+    audit.record(
+        "period.targets",
+        period,
+        before=before,
+        after={str(r["unit_id"]): r["target"] for r in rows},
+        by=by,
+    )
     db.session.commit()
 
 
@@ -138,7 +182,15 @@ def planned_targets(period: SurveyPeriod, moe: float, deff: float) -> dict[int, 
     returned = register.returned_per_unit(period)
     if not returned:
         return {}
-    frame = pd.DataFrame({"unit": list(returned), "population": list(returned.values())})
+    frame = pd.DataFrame(
+        {"unit": list(returned), "population": list(returned.values())}
+    )
     plan = plan_sample(frame, moe=moe, deff=deff)
-    return {int(row.unit): {"population": int(row.population), "n_needed": int(row.n_needed),
-                            "n_official": int(row.n_official)} for row in plan.itertuples()}
+    return {
+        int(row.unit): {
+            "population": int(row.population),
+            "n_needed": int(row.n_needed),
+            "n_official": int(row.n_official),
+        }
+        for row in plan.itertuples()
+    }

@@ -108,8 +108,12 @@ def import_units(text: str, *, valid_from: date | None = None, by=None) -> Impor
         parent = row["parent_code"].strip()
         units[row["code"].strip()].parent = lookup[parent] if parent else None
     _check_no_cycles(lookup.values())
-    audit.record("unit.import", None, after={"created": report.created, "updated": report.updated},
-                 by=by)
+    audit.record(
+        "unit.import",
+        None,
+        after={"created": report.created, "updated": report.updated},
+        by=by,
+    )
     db.session.commit()
     return report
 
@@ -136,7 +140,12 @@ def create_counter(unit: Unit, name: str, *, by=None) -> Counter:
     counter = Counter(unit=unit, name=name.strip())
     db.session.add(counter)
     db.session.flush()
-    audit.record("counter.create", counter, after={"unit": unit.code, "name": counter.name}, by=by)
+    audit.record(
+        "counter.create",
+        counter,
+        after={"unit": unit.code, "name": counter.name},
+        by=by,
+    )
     db.session.commit()
     return counter
 
@@ -189,25 +198,39 @@ def unit_tree(visible: set[int] | None = None) -> list[tuple[Unit, int]]:
     children: dict[int | None, list[Unit]] = {}
     for unit in all_units:
         children.setdefault(unit.parent_id, []).append(unit)
-    roots = [u for u in all_units if visible is None and u.parent_id is None
-             or visible is not None and u.id in visible and u.parent_id not in visible]
+    roots = [
+        u
+        for u in all_units
+        if visible is None
+        and u.parent_id is None
+        or visible is not None
+        and u.id in visible
+        and u.parent_id not in visible
+    ]
     out: list[tuple[Unit, int]] = []
     stack = [(root, 0) for root in reversed(roots)]
     while stack:
         unit, depth = stack.pop()
         out.append((unit, depth))
-        stack.extend((child, depth + 1) for child in reversed(children.get(unit.id, [])))
+        stack.extend(
+            (child, depth + 1) for child in reversed(children.get(unit.id, []))
+        )
     return out
 
 
 def _unit_state(unit: Unit) -> dict:
-    return {"code": unit.code, "name": unit.name, "level": unit.level,
-            "parent": unit.parent.code if unit.parent else None,
-            "valid_to": unit.valid_to.isoformat() if unit.valid_to else None}
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "level": unit.level,
+        "parent": unit.parent.code if unit.parent else None,
+        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
+    }
 
 
-def save_unit(unit: Unit | None, code: str, name: str, level: str, parent: Unit | None,
-              *, by) -> Unit:
+def save_unit(
+    unit: Unit | None, code: str, name: str, level: str, parent: Unit | None, *, by
+) -> Unit:
     """Create a unit (unit=None) or change one.
 
     :raise ServiceError: if the code is taken, the level unknown or the parent a descendant.
@@ -221,7 +244,9 @@ def save_unit(unit: Unit | None, code: str, name: str, level: str, parent: Unit 
     node = parent
     while node is not None:
         if unit is not None and node.id == unit.id:
-            raise ServiceError("Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó.")
+            raise ServiceError(
+                "Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó."
+            )
         node = node.parent
     before = _unit_state(unit) if unit else None
     if unit is None:
@@ -229,8 +254,13 @@ def save_unit(unit: Unit | None, code: str, name: str, level: str, parent: Unit 
         db.session.add(unit)
     unit.code, unit.name, unit.level, unit.parent = code, name, level, parent
     db.session.flush()
-    audit.record("unit.create" if before is None else "unit.edit", unit, before=before,
-                 after=_unit_state(unit), by=by)
+    audit.record(
+        "unit.create" if before is None else "unit.edit",
+        unit,
+        before=before,
+        after=_unit_state(unit),
+        by=by,
+    )
     db.session.commit()
     return unit
 
@@ -243,8 +273,14 @@ def deactivate_unit(unit: Unit, on: date, *, by) -> None:
     db.session.commit()
 
 
-def restructure(kind: str, old_codes: list[str], new_rows: list[tuple[str, str, str]],
-                effective_on: date, *, by) -> list[Unit]:
+def restructure(
+    kind: str,
+    old_codes: list[str],
+    new_rows: list[tuple[str, str, str]],
+    effective_on: date,
+    *,
+    by,
+) -> list[Unit]:
     """Merge old units into one new unit, or split one unit into several, on a date.
 
     Old units end the day before; new units start that day under the old units' parent.
@@ -261,16 +297,24 @@ def restructure(kind: str, old_codes: list[str], new_rows: list[tuple[str, str, 
     new_units = []
     for code, name, level in new_rows:
         if level not in UNIT_LEVELS or get_unit(code) is not None or not name:
-            raise ServiceError(f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ.")
-        unit = Unit(code=code, name=name, level=level, parent=parent, valid_from=effective_on)
+            raise ServiceError(
+                f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ."
+            )
+        unit = Unit(
+            code=code, name=name, level=level, parent=parent, valid_from=effective_on
+        )
         db.session.add(unit)
         new_units.append(unit)
     for unit in old:
         unit.valid_to = effective_on - timedelta(days=1)
     db.session.flush()
-    audit.record(f"unit.{kind}", None, before={"units": [u.code for u in old]},
-                 after={"units": [u.code for u in new_units], "on": effective_on.isoformat()},
-                 by=by)
+    audit.record(
+        f"unit.{kind}",
+        None,
+        before={"units": [u.code for u in old]},
+        after={"units": [u.code for u in new_units], "on": effective_on.isoformat()},
+        by=by,
+    )
     db.session.commit()
     return new_units
 
@@ -281,18 +325,31 @@ def export_units_csv() -> str:
     writer = csv.writer(out)
     writer.writerow([*UNIT_COLUMNS, "valid_from", "valid_to"])
     for unit, _depth in unit_tree():
-        writer.writerow([unit.code, unit.name, unit.level, unit.parent.code if unit.parent else "",
-                         unit.valid_from or "", unit.valid_to or ""])
+        writer.writerow(
+            [
+                unit.code,
+                unit.name,
+                unit.level,
+                unit.parent.code if unit.parent else "",
+                unit.valid_from or "",
+                unit.valid_to or "",
+            ]
+        )
     return out.getvalue()
 
 
 def rename_counter(counter: Counter, name: str, *, by) -> None:
     before = {"name": counter.name}
     counter.name = name.strip()
-    audit.record("counter.rename", counter, before=before, after={"name": counter.name}, by=by)
+    audit.record(
+        "counter.rename", counter, before=before, after={"name": counter.name}, by=by
+    )
     db.session.commit()
 
 
 def unit_counters(unit: Unit) -> list[Counter]:
-    return list(db.session.scalars(sa.select(Counter).filter_by(unit_id=unit.id)
-                                   .order_by(Counter.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Counter).filter_by(unit_id=unit.id).order_by(Counter.id)
+        )
+    )

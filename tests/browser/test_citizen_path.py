@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import Response
 from tests.browser.conftest import screenshot
-from tests.helpers import counter_path
+from tests.helpers import counter_path, logged_in
 from tests.seed import OPEN_COUNTER_ID
 from tests.test_qr_posters import decode_png
 
@@ -21,7 +21,7 @@ def responses_stored(app) -> int:
 def test_scan_answer_submit_and_replay(app, live_server, phone, backend):
     # A newcomer's phone decodes the QR code the app printed for the counter.
     app.config["PUBLIC_BASE_URL"] = live_server
-    png = app.test_client().get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.png").data
+    png = logged_in(app).get(f"/admin/counters/{OPEN_COUNTER_ID}/qr.png").data
     [url] = decode_png(png)
     assert url.startswith(live_server + "/s/")
 

@@ -1,0 +1,117 @@
+"""The responses browser: filter, page, look at one, exclude or restore it with a reason."""
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from forms.admin import ReasonForm
+
+from ..auth import admin_only, require_unit
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import Response
+from ..services import accounts, periods, review, units
+from ..services.questionnaires import definition_of
+from . import bp
+
+
+def get_response(response_id: int) -> Response:
+    response = db.session.get(Response, response_id) or abort(404)
+    require_unit(response.unit_id)
+    return response
+
+
+@bp.get("/responses")
+def response_list():
+    """Browse a period's responses, newest first, filtered."""
+    args = request.args
+    period = (
+        db.session.get(periods.SurveyPeriod, args.get("period_id", type=int))
+        if args.get("period_id")
+        else periods.latest_period()
+    )
+    if period is None:
+        return render_template("admin/response_list.html", period=None)
+    visible = accounts.visible_unit_ids(g.user)
+    unit_id = args.get("unit_id", type=int)
+    if unit_id:
+        require_unit(unit_id)
+    filters = review.ResponseFilter(
+        period.id,
+        unit_id=unit_id,
+        counter_id=args.get("counter_id", type=int),
+        field=args.get("field") or None,
+        status=args.get("status") or None,
+        flagged=bool(args.get("flagged")),
+        day_from=_day(args.get("day_from")),
+        day_to=_day(args.get("day_to")),
+    )
+    rows, next_id = review.page(
+        filters, before_id=args.get("before", type=int), visible=visible
+    )
+    return render_template(
+        "admin/response_list.html",
+        period=period,
+        rows=rows,
+        next_id=next_id,
+        periods=periods.all_periods(),
+        tree=units.unit_tree(visible),
+        filters=filters,
+        args=args,
+        base_args={k: v for k, v in args.items() if k != "before"}
+        | {"period_id": period.id},
+    )
+
+
+def _day(text: str | None):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        abort(400)
+
+
+@bp.get("/responses/<int:response_id>")
+def response_detail(response_id: int):
+    """Show one response with its answers and integrity signals."""
+    response = get_response(response_id)
+    period = db.session.get(periods.SurveyPeriod, response.period_id)
+    definition = definition_of(period.questionnaire)
+    return render_template(
+        "admin/response_detail.html",
+        response=response,
+        period=period,
+        definition=definition,
+        answers=definition.decode_answers(response.answers),
+        form=ReasonForm(),
+    )
+
+
+@bp.post("/responses/<int:response_id>/<any(exclude, restore):action>")
+@admin_only
+def response_status(response_id: int, action: str):
+    """Exclude a response from the statistics or restore it, with a mandatory reason."""
+    response = get_response(response_id)
+    form = ReasonForm()
+    status = "excluded" if action == "exclude" else "valid"
+    if form.validate_on_submit():
+        try:
+            review.set_status(response, status, form.reason.data, by=g.user)
+        except ServiceError as exc:
+            flash(str(exc))
+        else:
+            flash(
+                "Đã loại phiếu khỏi thống kê."
+                if status == "excluded"
+                else "Đã khôi phục phiếu."
+            )
+            return redirect(url_for("admin.response_detail", response_id=response.id))
+    period = db.session.get(periods.SurveyPeriod, response.period_id)
+    definition = definition_of(period.questionnaire)
+    return render_template(
+        "admin/response_detail.html",
+        response=response,
+        period=period,
+        definition=definition,
+        answers=definition.decode_answers(response.answers),
+        form=form,
+    ), 422

@@ -1,0 +1,150 @@
+"""Results of a period: compute under chosen settings, drill down, publish."""
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+import analysis
+from forms.admin import ResultsForm
+
+from .. import charts
+from ..auth import admin_only, require_unit
+from ..errors import ServiceError
+from ..services import accounts, results
+from . import bp
+from .periods import get_period
+
+
+def settings_from(form: ResultsForm) -> results.Settings:
+    """Read method settings from the form (raking margins come as uploaded files)."""
+    margins = tuple(
+        f.read().decode("utf-8-sig") for f in request.files.getlist("margins") if f
+    )
+    margins = margins or tuple(request.form.getlist("margin_text"))
+    trim = float(form.trim.data.replace(",", ".")) if form.trim.data else None
+    return results.Settings(
+        weighting=form.weighting.data,
+        ci=form.ci.data,
+        level=float(form.level.data),
+        trim=trim,
+        margins=margins,
+    )
+
+
+@bp.route("/periods/<int:period_id>/results", methods=("GET", "POST"))
+def period_results(period_id: int):
+    """Show a period's per-unit table, ranks and chart under the chosen settings."""
+    period = get_period(period_id)
+    form = ResultsForm(request.values)
+    computed, error = None, None
+    try:
+        if not form.validate():
+            raise ServiceError(
+                "; ".join(e for errors in form.errors.values() for e in errors)
+            )
+        computed = results.compute(period, settings_from(form))
+    except (ServiceError, ValueError) as exc:
+        error = str(exc)
+    if computed is None:
+        return render_template(
+            "admin/results.html",
+            period=period,
+            form=form,
+            error=error,
+            publication=results.publication_of(period),
+        ), 422 if error else 200
+    content = results.snapshot(computed)
+    visible = accounts.visible_unit_ids(g.user)
+    codes = (
+        None if visible is None else {u.code for u in accounts.units_by_ids(visible)}
+    )
+    rows = [
+        r
+        for r in content["results"]
+        if r["indicator"] == analysis.OVERALL
+        and r["kind"] == "unit"
+        and (codes is None or r["unit"] in codes)
+    ]
+    province = next(
+        r
+        for r in content["results"]
+        if r["unit"] == analysis.ALL and r["indicator"] == analysis.OVERALL
+    )
+    ordered = sorted(rows, key=lambda r: -(r["estimate"] or 0))
+    chart = charts.caterpillar(
+        [r["name"] for r in ordered],
+        [r["estimate"] for r in ordered],
+        [r["ci_low"] for r in ordered],
+        [r["ci_high"] for r in ordered],
+        [r["reliable"] for r in ordered],
+        province["estimate"],
+    )
+    return render_template(
+        "admin/results.html",
+        period=period,
+        form=form,
+        rows=ordered,
+        province=province,
+        chart=chart,
+        summary=content["summary"],
+        settings=computed.settings,
+        error=None,
+        publication=results.publication_of(period),
+    )
+
+
+@bp.get("/periods/<int:period_id>/results/units/<unit_code>")
+def unit_results(period_id: int, unit_code: str):
+    """Drill down into one unit: criteria and elements against the province, the trend."""
+    period = get_period(period_id)
+    form = ResultsForm(request.args)
+    try:
+        computed = results.compute(period, settings_from(form))
+    except ServiceError as exc:
+        flash(str(exc))
+        return redirect(url_for("admin.period_results", period_id=period.id))
+    table = computed.table
+    mine = table[table["unit"] == unit_code]
+    if mine.empty:
+        abort(404)
+    require_unit(accounts.unit_id_of(unit_code))
+    province = table[table["unit"] == analysis.ALL].set_index("indicator")
+    definition = results.definition_of(period.questionnaire)
+    elements = [e.code for e in definition.elements]
+    by_indicator = mine.set_index("indicator")
+    chart = charts.element_bars(
+        elements,
+        [by_indicator.loc[e, "estimate"] for e in elements],
+        [province.loc[e, "estimate"] for e in elements],
+    )
+    previous = results.versus_previous(computed)
+    previous = (
+        previous[previous["unit"] == unit_code].set_index("indicator")
+        if len(previous)
+        else previous
+    )
+    return render_template(
+        "admin/unit_results.html",
+        period=period,
+        unit=mine.iloc[0],
+        rows=by_indicator,
+        province=province,
+        definition=definition,
+        chart=chart,
+        weakest=results.weakest_criteria(computed, unit_code),
+        previous=previous,
+        args=request.args,
+    )
+
+
+@bp.post("/periods/<int:period_id>/publish")
+@admin_only
+def period_publish(period_id: int):
+    """Publish a closed period's results under the settings shown."""
+    period = get_period(period_id)
+    form = ResultsForm(request.form)
+    try:
+        publication = results.publish(period, settings_from(form), by=g.user)
+    except (ServiceError, ValueError) as exc:
+        flash(f"Không công bố được: {exc}")
+        return redirect(url_for("admin.period_results", period_id=period.id))
+    flash(f"Đã công bố. Mã kiểm tra: {publication.content_hash[:16]}…")
+    return redirect(url_for("results.publication", period_id=period.id))

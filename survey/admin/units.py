@@ -1,0 +1,166 @@
+"""The unit tree: view, create, edit, deactivate, import, export, restructure."""
+
+from datetime import date
+
+from flask import Response, abort, flash, g, redirect, render_template, url_for
+
+from forms.admin import CsvUploadForm, RestructureForm, UnitForm
+
+from ..auth import admin_only, require_unit
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import Unit
+from ..services import accounts, units
+from . import bp
+
+LEVEL_LABELS = {
+    "province": "Tỉnh",
+    "department": "Sở, ban, ngành",
+    "district": "Huyện (cũ)",
+    "commune": "Xã",
+    "ward": "Phường",
+    "special_zone": "Đặc khu",
+    "office": "Điểm tiếp nhận",
+}
+
+
+def get_unit(unit_id: int) -> Unit:
+    unit = db.session.get(Unit, unit_id) or abort(404)
+    require_unit(unit.id)
+    return unit
+
+
+def unit_form(unit: Unit | None = None) -> UnitForm:
+    form = UnitForm(obj=unit)
+    form.level.choices = list(LEVEL_LABELS.items())
+    form.parent_id.choices = [(0, "— không —")] + [
+        (u.id, "· " * depth + u.name) for u, depth in units.unit_tree() if u is not unit
+    ]
+    return form
+
+
+@bp.get("/units")
+def unit_list():
+    """Show the unit tree (a unit head sees their subtree)."""
+    tree = units.unit_tree(accounts.visible_unit_ids(g.user))
+    return render_template(
+        "admin/unit_list.html",
+        tree=tree,
+        levels=LEVEL_LABELS,
+        import_form=CsvUploadForm(),
+        today=date.today(),
+    )
+
+
+@bp.route("/units/new", methods=("GET", "POST"))
+@admin_only
+def unit_create():
+    """Create a unit."""
+    return save(None)
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=("GET", "POST"))
+@admin_only
+def unit_edit(unit_id: int):
+    """Edit a unit's code, name, level or parent."""
+    return save(get_unit(unit_id))
+
+
+def save(unit: Unit | None):
+    form = unit_form(unit)
+    if form.validate_on_submit():
+        parent = (
+            db.session.get(Unit, form.parent_id.data) if form.parent_id.data else None
+        )
+        try:
+            saved = units.save_unit(
+                unit, form.code.data, form.name.data, form.level.data, parent, by=g.user
+            )
+        except ServiceError as exc:
+            form.code.errors.append(str(exc))
+        else:
+            flash(f"Đã lưu đơn vị {saved.name}.")
+            return redirect(url_for("admin.unit_list"))
+    return render_template(
+        "admin/unit_form.html", form=form, unit=unit
+    ), 422 if form.errors else 200
+
+
+@bp.post("/units/<int:unit_id>/deactivate")
+@admin_only
+def unit_deactivate(unit_id: int):
+    """End a unit's validity today; its history stays."""
+    unit = get_unit(unit_id)
+    units.deactivate_unit(unit, date.today(), by=g.user)
+    flash(f"Đã ngừng hoạt động {unit.name}.")
+    return redirect(url_for("admin.unit_list"))
+
+
+@bp.post("/units/import")
+@admin_only
+def unit_import():
+    """Import units from CSV; a bad row rejects the file with a report."""
+    form = CsvUploadForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "admin/import_report.html",
+            title="Nhập đơn vị",
+            errors=[(0, m) for m in form.file.errors],
+        ), 422
+    try:
+        report = units.import_units(
+            form.file.data.read().decode("utf-8-sig"), by=g.user
+        )
+    except UnicodeDecodeError:
+        return render_template(
+            "admin/import_report.html",
+            title="Nhập đơn vị",
+            errors=[(0, "Tệp không phải UTF-8.")],
+        ), 422
+    except units.ImportRejected as exc:
+        return render_template(
+            "admin/import_report.html", title="Nhập đơn vị", errors=exc.report.errors
+        ), 422
+    flash(f"Đã nhập: {report.created} đơn vị mới, {report.updated} cập nhật.")
+    return redirect(url_for("admin.unit_list"))
+
+
+@bp.get("/units/export.csv")
+def unit_export():
+    """Download the unit tree as CSV (the import format)."""
+    return Response(
+        units.export_units_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=units.csv"},
+    )
+
+
+@bp.route("/units/restructure", methods=("GET", "POST"))
+@admin_only
+def unit_restructure():
+    """Merge or split units on a date; old periods keep the old units."""
+    form = RestructureForm()
+    if form.validate_on_submit():
+        rows = [
+            tuple(part.strip() for part in line.split(","))
+            for line in form.new_units.data.splitlines()
+            if line.strip()
+        ]
+        if any(len(row) != 3 for row in rows):
+            form.new_units.errors.append("Mỗi dòng phải có đúng ba phần: mã,tên,cấp.")
+        else:
+            try:
+                units.restructure(
+                    form.kind.data,
+                    form.old_codes.data.split(","),
+                    rows,
+                    form.effective_on.data,
+                    by=g.user,
+                )
+            except ServiceError as exc:
+                form.old_codes.errors.append(str(exc))
+            else:
+                flash("Đã sắp xếp lại đơn vị.")
+                return redirect(url_for("admin.unit_list"))
+    status = 422 if form.errors else 200
+    return render_template("admin/unit_restructure.html", form=form), status

@@ -1,0 +1,140 @@
+"""Charts rendered on the server as SVG with matplotlib: no JavaScript, no CDN.
+
+Every function returns an <img> whose source is the SVG as a data URI: the page's
+Content-Security-Policy forbids inline styles, which matplotlib's SVG uses, while an
+SVG image is rendered on its own. The alt text says what the chart shows.
+"""
+
+import base64
+import io
+from collections.abc import Sequence
+from datetime import date
+
+from markupsafe import Markup
+
+BLUE, RED, GREEN, GREY = "#0b4f8a", "#d6302f", "#1e8449", "#9aa5b1"
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.hashsalt": "sipas",
+        }
+    )
+    return plt, *plt.subplots(figsize=(width, height))
+
+
+def _svg(plt, fig, alt: str) -> Markup:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return Markup(
+        '<img class="chart" src="data:image/svg+xml;base64,{}" alt="{}">'
+    ).format(Markup(data), alt)
+
+
+def progress_bars(
+    labels: Sequence[str], valid: Sequence[int], targets: Sequence[int | None]
+) -> Markup:
+    """Horizontal bars: responses per unit, with the target as a tick."""
+    plt, fig, ax = _figure(5.5, 0.3 * len(labels) + 0.8)
+    y = range(len(labels))
+    ax.barh(y, valid, color=BLUE, height=0.6, label="Phiếu hợp lệ")
+    marks = [(i, t) for i, t in zip(y, targets, strict=True) if t]
+    if marks:
+        ax.scatter(
+            [t for _, t in marks],
+            [i for i, _ in marks],
+            marker="|",
+            s=260,
+            color=RED,
+            linewidths=2.5,
+            label="Chỉ tiêu",
+            zorder=3,
+        )
+    ax.set_yticks(list(y), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("Số phiếu")
+    ax.legend(loc="lower right", frameon=False)
+    return _svg(plt, fig, "Số phiếu hợp lệ của từng đơn vị so với chỉ tiêu")
+
+
+def per_day(days: Sequence[date], counts: Sequence[int]) -> Markup:
+    """Columns: valid responses per day."""
+    plt, fig, ax = _figure(5.5, 2.2)
+    ax.bar(days, counts, color=BLUE, width=0.8)
+    ax.set_ylabel("Phiếu / ngày")
+    fig.autofmt_xdate()
+    return _svg(plt, fig, "Số phiếu hợp lệ theo ngày")
+
+
+def caterpillar(
+    labels: Sequence[str],
+    estimate: Sequence[float],
+    low: Sequence[float],
+    high: Sequence[float],
+    reliable: Sequence[bool],
+    reference: float | None,
+) -> Markup:
+    """Units sorted by index, each with its confidence interval; the province as a line."""
+    plt, fig, ax = _figure(4.6, 0.3 * len(labels) + 1.0)
+    y = list(range(len(labels)))
+    colours = [BLUE if r else GREY for r in reliable]
+    ax.hlines(y, low, high, colors=colours, linewidth=2.2)
+    ax.scatter(estimate, y, color=colours, s=28, zorder=3)
+    if reference is not None:
+        ax.axvline(
+            reference,
+            color=RED,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"Toàn tỉnh {reference:.1f}".replace(".", ","),
+        )
+        ax.legend(loc="lower left", frameon=False)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy")
+    ax.set_xlim(max(0, min(low, default=0) - 5), min(100, max(high, default=100) + 3))
+    return _svg(plt, fig, "Chỉ số hài lòng của từng đơn vị với khoảng tin cậy")
+
+
+def element_bars(
+    labels: Sequence[str], unit: Sequence[float], province: Sequence[float]
+) -> Markup:
+    """Paired bars: a unit's element indices beside the province's."""
+    plt, fig, ax = _figure(5, 2.6)
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], unit, width=0.4, color=BLUE, label="Đơn vị")
+    ax.bar([i + 0.2 for i in x], province, width=0.4, color=GREY, label="Toàn tỉnh")
+    ax.set_xticks(list(x), labels)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("%")
+    ax.legend(frameon=False, ncols=2, loc="lower right")
+    return _svg(plt, fig, "Chỉ số theo yếu tố của đơn vị so với toàn tỉnh")
+
+
+def trend(
+    periods: Sequence[str],
+    values: Sequence[float],
+    low: Sequence[float],
+    high: Sequence[float],
+) -> Markup:
+    """A line over periods with its confidence band."""
+    plt, fig, ax = _figure(5.5, 2.2)
+    x = list(range(len(periods)))
+    ax.fill_between(x, low, high, color=BLUE, alpha=0.15, linewidth=0)
+    ax.plot(x, values, color=BLUE, marker="o")
+    ax.set_xticks(x, periods)
+    ax.set_ylabel("Chỉ số (%)")
+    return _svg(plt, fig, "Xu hướng chỉ số qua các kỳ")

@@ -1,0 +1,82 @@
+"""Public results: the published tables of each period, with downloads."""
+
+from flask import Blueprint, Response, abort, render_template
+
+import analysis
+
+from . import charts
+from .extensions import db
+from .models import SurveyPeriod
+from .services import results
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+
+def get_publication(period_id: int):
+    period = db.session.get(SurveyPeriod, period_id) or abort(404)
+    return results.publication_of(period) or abort(404)
+
+
+@bp.get("/")
+def publication_list():
+    """List published periods."""
+    return render_template(
+        "results/list.html", publications=results.public_publications()
+    )
+
+
+@bp.get("/<int:period_id>")
+def publication(period_id: int):
+    """Show a period's published results with the method note."""
+    published = get_publication(period_id)
+    overall = [r for r in published.results if r["indicator"] == analysis.OVERALL]
+    province = next(r for r in overall if r["unit"] == analysis.ALL)
+    units = sorted(
+        (r for r in overall if r["kind"] == "unit"),
+        key=lambda r: (
+            r.get("block") or "",
+            r["rank"] if r.get("rank") else 1e9,
+            -(r["estimate"] or 0),
+        ),
+    )
+    ordered = sorted(units, key=lambda r: -(r["estimate"] or 0))
+    chart = charts.caterpillar(
+        [r["name"] for r in ordered],
+        [r["estimate"] for r in ordered],
+        [r["ci_low"] for r in ordered],
+        [r["ci_high"] for r in ordered],
+        [r["reliable"] for r in ordered],
+        province["estimate"],
+    )
+    return render_template(
+        "results/publication.html",
+        publication=published,
+        units=units,
+        province=province,
+        chart=chart,
+        settings=published.settings,
+    )
+
+
+@bp.get("/<int:period_id>.<any(csv, xlsx):fmt>")
+def publication_download(period_id: int, fmt: str):
+    """Download the published table (every unit and indicator) as CSV or XLSX."""
+    published = get_publication(period_id)
+    body = results.export_table(published.results, fmt)
+    mimetype = (
+        "text/csv"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    name = f"sipas-{published.period.name.replace('/', '-').replace(' ', '_')}.{fmt}"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"},
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)

@@ -1,0 +1,529 @@
+"""Results of a period: responses -> arrays -> analysis, and immutable publications.
+
+This module is the only caller of `analysis`: it reads valid responses (and register
+volumes) into a DataFrame, chooses the design and weights from the method settings, and
+keeps every number it publishes reproducible from stored data.
+"""
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+import analysis
+from analysis.compare import compare_to_parent, rank_intervals
+from analysis.weights import post_stratify, rake, trim_weights
+
+from ..errors import Conflict, ServiceError
+from ..extensions import db
+from ..models import PeriodStatus, Publication, Response, SurveyPeriod, Unit, User
+from . import audit, register
+from .questionnaires import definition_of
+
+WEIGHTINGS = ("none", "volume", "rake")
+PEER_BLOCKS = {
+    "department": "Sở, ban, ngành",
+    "ward": "Phường",
+    "commune": "Xã",
+    "special_zone": "Xã",
+    "district": "Huyện",
+}
+VN = timezone(pd.Timedelta(hours=7).to_pytimedelta())
+
+
+class ResultsError(ServiceError):
+    status = 422
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Method settings of one computation; stored with a publication to reproduce it."""
+
+    weighting: str = "none"
+    ci: str = "korn-graubard"
+    level: float = 0.95
+    trim: float | None = None  # upper bound as a multiple of the mean weight
+    margins: tuple[str, ...] = ()  # CSV texts of raking margins (columns + population)
+    df: str = "domain"
+    lonely_psu: str = "adjust"
+    design: str = "strata=unit, psu=counter-day"
+
+    def __post_init__(self):
+        if self.weighting not in WEIGHTINGS:
+            raise ResultsError(f"Unknown weighting {self.weighting}.")
+        if self.ci not in analysis.CI_METHODS:
+            raise ResultsError(f"Unknown interval method {self.ci}.")
+        if not 0.5 <= self.level < 1:
+            raise ResultsError("The confidence level must be between 0.5 and 1.")
+        if self.trim is not None and self.trim <= 1:
+            raise ResultsError(
+                "Trimming bound must be a multiple of the mean weight above 1."
+            )
+        if self.weighting == "rake" and not self.margins:
+            raise ResultsError("Raking needs at least one margin file.")
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"margins": list(self.margins)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        return cls(**(data | {"margins": tuple(data.get("margins", ()))}))
+
+
+@dataclass
+class Results:
+    """A computed table with everything a results page shows."""
+
+    period: SurveyPeriod
+    settings: Settings
+    table: pd.DataFrame  # analysis OUTPUT_COLUMNS + name, level
+    ranks: pd.DataFrame
+    versus_province: pd.DataFrame
+    response_ids: list[int]
+    excluded: int
+    weights: dict = field(default_factory=dict)
+
+
+def structure_of(definition) -> analysis.Structure:
+    return analysis.Structure(
+        code=definition.code,
+        elements={e.code: [c.code for c in e.criteria] for e in definition.elements},
+        aggregation=definition.aggregation,
+    )
+
+
+def response_frame(
+    period: SurveyPeriod, response_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """Valid responses of a period (or exactly the ids given) as one row per response."""
+    definition = definition_of(period.questionnaire)
+    query = (
+        sa.select(
+            Response.id,
+            Unit.code,
+            Response.counter_id,
+            Response.field,
+            Response.submitted_at,
+            Response.answers,
+            Response.extra,
+        )
+        .join(Unit, Unit.id == Response.unit_id)
+        .where(Response.period_id == period.id)
+        .order_by(Response.id)
+    )
+    if response_ids is None:
+        query = query.where(Response.status == "valid")
+    else:
+        query = query.where(Response.id.in_(response_ids))
+    rows = db.session.execute(query).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=["id", "unit", "counter", "field", "submitted_at", "answers", "extra"],
+    )
+    items = definition.scale_items
+    digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
+    matrix = (digits.reshape(len(frame), len(items)) - ord("0")).astype(float)
+    matrix[matrix == 0] = np.nan  # no opinion: out of every denominator
+    for position, code in enumerate(items):
+        frame[code] = matrix[:, position]
+    days = (
+        pd.to_datetime(frame["submitted_at"], utc=True)
+        .dt.tz_convert(VN)
+        .dt.strftime("%Y%m%d")
+    )
+    frame["psu"] = frame["counter"].fillna(-1).astype(int).astype(str) + ":" + days
+    frame["field"] = frame["field"].fillna("khac")
+    for key in ("gender", "age_group"):
+        frame[key] = [
+            extra.get(key, "") if isinstance(extra, dict) else ""
+            for extra in frame["extra"]
+        ]
+    return frame.drop(columns=["answers", "extra"])
+
+
+def _volume_cells(
+    period: SurveyPeriod, frame: pd.DataFrame
+) -> tuple[list[str], pd.DataFrame]:
+    """Post-strata unit × field, with the dossiers returned in the period as population.
+
+    Within a unit, fields that have responses but no dossiers, or dossiers but no
+    responses, pool into one cell "*"; if that pool still lacks one side, the whole unit
+    is one post-stratum. Returns each response's cell and the population table.
+    :raise ResultsError: if a unit with responses has no dossiers at all.
+    """
+    codes = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
+    counts = pd.DataFrame(
+        [(codes[u], f, n) for u, f, n in register.volumes(period)],
+        columns=["unit", "field", "population"],
+    )
+    missing = sorted(set(frame["unit"]) - set(counts["unit"]))
+    if missing:
+        raise ResultsError(
+            "Không có hồ sơ đã trả trong đợt cho đơn vị: "
+            + ", ".join(missing)
+            + ". Nhập sổ hồ sơ trước khi tính trọng số theo số giao dịch."
+        )
+    counts = counts[counts["unit"].isin(set(frame["unit"]))]
+    both = set(zip(frame["unit"], frame["field"], strict=True)) & set(
+        zip(counts["unit"], counts["field"], strict=True)
+    )
+
+    def cells(table: pd.DataFrame) -> list[str]:
+        return [
+            f if (u, f) in both else "*"
+            for u, f in zip(table["unit"], table["field"], strict=True)
+        ]
+
+    frame_cells, count_cells = cells(frame), cells(counts)
+    one_sided = {
+        u
+        for u, _ in set(zip(frame["unit"], frame_cells, strict=True))
+        ^ set(zip(counts["unit"], count_cells, strict=True))
+    }
+    frame_cells = [
+        "all" if u in one_sided else c
+        for u, c in zip(frame["unit"], frame_cells, strict=True)
+    ]
+    counts = counts.assign(
+        cell=[
+            "all" if u in one_sided else c
+            for u, c in zip(counts["unit"], count_cells, strict=True)
+        ]
+    )
+    return frame_cells, counts.groupby(["unit", "cell"], as_index=False)[
+        "population"
+    ].sum()
+
+
+def _weighted_design(period: SurveyPeriod, frame: pd.DataFrame, settings: Settings):
+    design = analysis.make_design(
+        frame, strata="unit", psu="psu", lonely_psu=settings.lonely_psu
+    )
+    if settings.weighting == "volume":
+        frame["cell"], population = _volume_cells(period, frame)
+        design = post_stratify(design, frame, ["unit", "cell"], population)
+    elif settings.weighting == "rake":
+        margins = [
+            pd.read_csv(io.StringIO(text), dtype=str) for text in settings.margins
+        ]
+        for margin in margins:
+            unknown = set(margin.columns) - {"population"} - set(frame.columns)
+            if "population" not in margin.columns or unknown:
+                raise ResultsError(
+                    "Mỗi tệp biên cần cột population và các cột có trong dữ liệu "
+                    f"(không có: {', '.join(sorted(unknown)) or 'population'})."
+                )
+            margin["population"] = pd.to_numeric(margin["population"], errors="coerce")
+        try:
+            design = rake(design, frame, margins)
+        except ValueError as exc:
+            raise ResultsError(f"Không hiệu chỉnh được: {exc}") from None
+    if settings.trim:
+        design = trim_weights(
+            design, upper=settings.trim * float(np.mean(design.weights))
+        )
+    return design
+
+
+def unit_tree_maps() -> tuple[dict[str, str], dict[str, Unit]]:
+    units = list(db.session.scalars(sa.select(Unit)))
+    by_id = {u.id: u for u in units}
+    parents = {u.code: by_id[u.parent_id].code for u in units if u.parent_id in by_id}
+    return parents, {u.code: u for u in units}
+
+
+def compute(
+    period: SurveyPeriod, settings: Settings, response_ids: list[int] | None = None
+) -> Results:
+    """Compute every index of a period with its uncertainty, ranks and comparisons.
+
+    :raise ResultsError: if there is nothing to compute or the settings cannot apply.
+    """
+    frame = response_frame(period, response_ids)
+    if frame.empty:
+        raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
+    structure = structure_of(definition_of(period.questionnaire))
+    design = _weighted_design(period, frame, settings)
+    parents_all, units = unit_tree_maps()
+    present = set(frame["unit"])
+    # Domains: the units with responses, their ancestors below the province, and ALL.
+    parents = {u: p for u, p in parents_all.items() if u in present}
+    try:
+        linear = analysis.linearize(
+            frame,
+            structure,
+            design=design,
+            parents=parents,
+            include_all=True,
+            keep_scores=True,
+        )
+        table = analysis.index_table(
+            linear, ci=settings.ci, level=settings.level, df=settings.df
+        )
+        versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
+    except (analysis.DesignError, ValueError) as exc:
+        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+    blocks = {
+        code: PEER_BLOCKS.get(units[code].level, "Khác")
+        for code in present
+        if code in units
+    }
+    ranks = rank_intervals(table, units=sorted(present), blocks=blocks)
+    table["name"] = [
+        units[c].name if c in units else "Toàn tỉnh" for c in table["unit"]
+    ]
+    table["level"] = [units[c].level if c in units else "all" for c in table["unit"]]
+    # "unit": has its own responses; "group": a node of the tree above units; "all".
+    table["kind"] = np.where(
+        table["unit"] == analysis.ALL,
+        "all",
+        np.where(table["unit"].isin(present), "unit", "group"),
+    )
+    excluded = db.session.scalar(
+        sa.select(sa.func.count(Response.id)).where(
+            Response.period_id == period.id, Response.status == "excluded"
+        )
+    )
+    diagnostics = analysis.kish_weighting_effect(design.weights) if len(frame) else None
+    return Results(
+        period,
+        settings,
+        table,
+        ranks,
+        versus,
+        frame["id"].tolist(),
+        excluded,
+        {
+            "min": float(design.weights.min()),
+            "max": float(design.weights.max()),
+            "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
+        },
+    )
+
+
+# ---- publications -------------------------------------------------------------------
+
+RESULT_FIELDS = [
+    "unit",
+    "name",
+    "level",
+    "kind",
+    "indicator",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "n",
+    "n_eff",
+    "deff",
+    "moe",
+    "reliable",
+    "note",
+]
+RANK_FIELDS = ["unit", "block", "rank", "rank_low", "rank_high", "n_ranked", "note"]
+
+
+def _records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
+    """JSON-safe records: NaN becomes None; floats keep full precision."""
+    out = frame[fields].astype(object).where(frame[fields].notna(), None)
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in out.to_dict("records")
+    ]
+
+
+def snapshot(results: Results) -> dict:
+    """The publishable content of results: tables, ranks and summary."""
+    ranks = {r["unit"]: r for r in _records(results.ranks, RANK_FIELDS)}
+    versus = results.versus_province
+    verdicts = (
+        dict(zip(versus["unit"], versus["verdict"], strict=True)) if len(versus) else {}
+    )
+    differences = (
+        dict(zip(versus["unit"], versus["difference"], strict=True))
+        if len(versus)
+        else {}
+    )
+    rows = _records(results.table, RESULT_FIELDS)
+    for row in rows:
+        if row["indicator"] == analysis.OVERALL:
+            rank = ranks.get(row["unit"], {})
+            row |= {
+                k: rank.get(k)
+                for k in ("block", "rank", "rank_low", "rank_high", "n_ranked")
+            }
+            row["verdict"] = verdicts.get(row["unit"])
+            difference = differences.get(row["unit"])
+            row["difference"] = (
+                None
+                if difference is None or difference != difference
+                else float(difference)
+            )
+    return {
+        "results": rows,
+        "summary": {
+            "responses": len(results.response_ids),
+            "excluded": results.excluded,
+            "weights": results.weights,
+        },
+    }
+
+
+def content_hash(
+    questionnaire_hash: str, settings: dict, response_ids: list[int], content: dict
+) -> str:
+    blob = json.dumps(
+        [questionnaire_hash, settings, response_ids, content],
+        sort_keys=True,
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def publication_of(period: SurveyPeriod) -> Publication | None:
+    return db.session.scalar(sa.select(Publication).filter_by(period_id=period.id))
+
+
+def published_period_ids() -> set[int]:
+    return set(db.session.scalars(sa.select(Publication.period_id)))
+
+
+def publish(period: SurveyPeriod, settings: Settings, *, by: User) -> Publication:
+    """Freeze a closed period's results under these settings and make them public.
+
+    :raise Conflict: if the period is not closed or is already published.
+    """
+    if period.status != PeriodStatus.CLOSED:
+        raise Conflict("Chỉ công bố được đợt đã đóng.")
+    if publication_of(period) is not None:
+        raise Conflict("Đợt này đã được công bố; bản công bố không thể sửa.")
+    results = compute(period, settings)
+    content = snapshot(results)
+    settings_dict = settings.to_dict()
+    publication = Publication(
+        period=period,
+        published_by=by,
+        questionnaire_code=period.questionnaire.code,
+        settings=settings_dict,
+        response_ids=results.response_ids,
+        results=content["results"],
+        summary=content["summary"],
+        content_hash=content_hash(
+            period.questionnaire.content_hash,
+            settings_dict,
+            results.response_ids,
+            content,
+        ),
+    )
+    db.session.add(publication)
+    db.session.flush()
+    audit.record(
+        "period.publish",
+        period,
+        after={
+            "publication": publication.id,
+            "hash": publication.content_hash,
+            "settings": settings_dict,
+        },
+        by=by,
+    )
+    db.session.commit()
+    return publication
+
+
+def reproduce(publication: Publication) -> dict:
+    """Recompute a publication from the stored raw responses and settings."""
+    settings = Settings.from_dict(publication.settings)
+    results = compute(publication.period, settings, publication.response_ids)
+    content = snapshot(results)
+    content["summary"]["excluded"] = publication.summary["excluded"]
+    return content
+
+
+def verify(publication: Publication) -> bool:
+    """True if recomputing gives every published number and the same content hash."""
+    content = reproduce(publication)
+    digest = content_hash(
+        publication.period.questionnaire.content_hash,
+        publication.settings,
+        publication.response_ids,
+        content,
+    )
+    return (
+        content["results"] == publication.results and digest == publication.content_hash
+    )
+
+
+def public_publications() -> list[Publication]:
+    query = sa.select(Publication).order_by(Publication.published_at.desc())
+    return list(
+        db.session.scalars(query.options(sa.orm.joinedload(Publication.period)))
+    )
+
+
+def published_at_utc(publication: Publication) -> datetime:
+    return publication.published_at
+
+
+def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
+    """The latest earlier period with the same questionnaire version and responses."""
+    query = (
+        sa.select(SurveyPeriod)
+        .where(
+            SurveyPeriod.starts_on < period.starts_on,
+            SurveyPeriod.questionnaire_id == period.questionnaire_id,
+        )
+        .where(sa.exists().where(Response.period_id == SurveyPeriod.id))
+        .order_by(SurveyPeriod.starts_on.desc())
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def versus_previous(results: Results) -> pd.DataFrame:
+    """Every unit and indicator against the previous period, under the same settings."""
+    from analysis.compare import compare_periods
+
+    earlier = previous_period(results.period)
+    if earlier is None:
+        return pd.DataFrame(columns=["unit", "indicator", "difference", "verdict"])
+    try:
+        before = compute(earlier, results.settings)
+    except ServiceError:
+        return pd.DataFrame(columns=["unit", "indicator", "difference", "verdict"])
+    return compare_periods(results.table, before.table).assign(previous=earlier.name)
+
+
+def weakest_criteria(results: Results, unit: str, count: int = 3) -> list[dict]:
+    """A unit's criteria furthest below the province, by difference in points."""
+    table = results.table
+    criteria = set(
+        c
+        for e in structure_of(
+            definition_of(results.period.questionnaire)
+        ).elements.values()
+        for c in e
+    )
+    mine = table[(table["unit"] == unit) & table["indicator"].isin(criteria)]
+    province = table[(table["unit"] == analysis.ALL)].set_index("indicator")["estimate"]
+    gaps = mine.assign(province=mine["indicator"].map(province))
+    gaps = gaps.assign(gap=gaps["estimate"] - gaps["province"]).sort_values("gap")
+    return gaps.head(count).to_dict("records")
+
+
+def export_table(rows: list[dict], fmt: str) -> bytes:
+    """CSV (UTF-8 with BOM, for spreadsheet programs) or XLSX of published rows."""
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8-sig")
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name="SIPAS")
+    return buffer.getvalue()

@@ -1,0 +1,89 @@
+"""Reviewing responses: browse quickly at any volume, exclude and restore with a reason."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import Response, User, utcnow
+from . import audit
+
+PAGE_SIZE = 50
+VN = timezone(timedelta(hours=7))
+
+
+@dataclass
+class ResponseFilter:
+    period_id: int
+    unit_id: int | None = None
+    counter_id: int | None = None
+    field: str | None = None
+    status: str | None = None
+    flagged: bool = False
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def page(
+    filters: ResponseFilter,
+    *,
+    before_id: int | None = None,
+    visible: set[int] | None = None,
+) -> tuple[list[Response], int | None]:
+    """Return one page of responses, newest first, and the id to continue from.
+
+    Keyset pagination on (period_id, id): each page costs the same at a million rows.
+    """
+    query = sa.select(Response).where(Response.period_id == filters.period_id)
+    for column, value in (
+        (Response.unit_id, filters.unit_id),
+        (Response.counter_id, filters.counter_id),
+        (Response.field, filters.field),
+        (Response.status, filters.status),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.flagged:
+        query = query.where(sa.cast(Response.flags, sa.String) != "[]")
+    if filters.day_from:
+        query = query.where(
+            Response.submitted_at >= datetime.combine(filters.day_from, time(), VN)
+        )
+    if filters.day_to:
+        end = datetime.combine(filters.day_to + timedelta(days=1), time(), VN)
+        query = query.where(Response.submitted_at < end)
+    if visible is not None:
+        query = query.where(Response.unit_id.in_(visible))
+    if before_id:
+        query = query.where(Response.id < before_id)
+    rows = list(
+        db.session.scalars(query.order_by(Response.id.desc()).limit(PAGE_SIZE + 1))
+    )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return rows, (rows[-1].id if more else None)
+
+
+def set_status(response: Response, status: str, reason: str, *, by: User) -> None:
+    """Exclude a response from the statistics, or restore it; the reason is mandatory.
+
+    :raise ServiceError: without a reason, or if the status would not change.
+    """
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise ServiceError("Phải ghi lý do (ít nhất 3 ký tự).")
+    if status not in ("valid", "excluded") or response.status == status:
+        raise ServiceError("Phiếu đã ở trạng thái này.")
+    before = {"status": response.status, "reason": response.status_reason}
+    response.status, response.status_reason = status, reason
+    response.status_by_id, response.status_at = by.id, utcnow()
+    audit.record(
+        "response.exclude" if status == "excluded" else "response.restore",
+        response,
+        before=before,
+        after={"status": status, "reason": reason},
+        by=by,
+    )
+    db.session.commit()
