@@ -11,10 +11,16 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 REQUIRED = "Bắt buộc."
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Options of a select or checkbox field from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -57,7 +63,7 @@ class RestructureForm(FlaskForm):
     """Merge units into a new one, or split one into several new ones, on a date."""
 
     kind = SelectField(
-        "Kiểu sắp xếp", choices=[("merge", "Hợp nhất"), ("split", "Chia tách")]
+        "Kiểu sắp xếp", choices=choices([("merge", "Hợp nhất"), ("split", "Chia tách")])
     )
     old_codes = StringField(
         "Mã đơn vị cũ (cách nhau bởi dấu phẩy)",
@@ -84,10 +90,12 @@ class PeriodForm(FlaskForm):
     questionnaire_id = SelectField("Bộ câu hỏi", coerce=int)
     channels = MultiCheckboxField(
         "Kênh thu thập",
-        choices=[
-            ("counter", "Mã QR tại quầy (tự nguyện)"),
-            ("sample", "Phiếu mời theo mẫu ngẫu nhiên"),
-        ],
+        choices=choices(
+            [
+                ("counter", "Mã QR tại quầy (tự nguyện)"),
+                ("sample", "Phiếu mời theo mẫu ngẫu nhiên"),
+            ]
+        ),
         validators=[InputRequired("Chọn ít nhất một kênh.")],
     )
 
@@ -119,26 +127,30 @@ class ResultsForm(FlaskForm):
 
     weighting = SelectField(
         "Trọng số",
-        choices=[
-            ("none", "Không trọng số"),
-            ("volume", "Theo số hồ sơ đã trả (sổ theo dõi)"),
-            ("rake", "Hiệu chỉnh theo biên (raking)"),
-        ],
+        choices=choices(
+            [
+                ("none", "Không trọng số"),
+                ("volume", "Theo số hồ sơ đã trả (sổ theo dõi)"),
+                ("rake", "Hiệu chỉnh theo biên (raking)"),
+            ]
+        ),
         default="none",
     )
     ci = SelectField(
         "Khoảng tin cậy",
-        choices=[
-            ("korn-graubard", "Korn–Graubard"),
-            ("beta", "Beta (Clopper–Pearson)"),
-            ("logit", "Logit"),
-            ("wilson", "Wilson"),
-        ],
+        choices=choices(
+            [
+                ("korn-graubard", "Korn–Graubard"),
+                ("beta", "Beta (Clopper–Pearson)"),
+                ("logit", "Logit"),
+                ("wilson", "Wilson"),
+            ]
+        ),
         default="korn-graubard",
     )
     level = SelectField(
         "Độ tin cậy",
-        choices=[("0.95", "95%"), ("0.9", "90%"), ("0.99", "99%")],
+        choices=choices([("0.95", "95%"), ("0.9", "90%"), ("0.99", "99%")]),
         default="0.95",
     )
     trim = StringField(

@@ -89,6 +89,7 @@ def roles_required(*roles: str):
                 abort(403)
             return view(**kwargs)
 
+        wrapped.required_roles = roles  # read by the access tests
         return wrapped
 
     return decorator

@@ -2,7 +2,7 @@
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from forms.admin import PeriodForm, PlanForm
+from forms.admin import PeriodForm, PlanForm, choices
 
 from ..auth import admin_only
 from ..errors import ServiceError
@@ -31,10 +31,10 @@ def period_list():
 def period_create():
     """Create a draft period."""
     form = PeriodForm()
-    form.questionnaire_id.choices = [
+    form.questionnaire_id.choices = choices(
         (q.id, f"{q.code} · {q.title}")
         for q in db.session.scalars(db.select(Questionnaire))
-    ]
+    )
     if form.validate_on_submit():
         try:
             period = periods.create_period(

@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 
-from forms.admin import CsvUploadForm, RestructureForm, UnitForm
+from forms.admin import CsvUploadForm, RestructureForm, UnitForm, choices
 
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
@@ -32,10 +32,15 @@ def get_unit(unit_id: int) -> Unit:
 
 def unit_form(unit: Unit | None = None) -> UnitForm:
     form = UnitForm(obj=unit)
-    form.level.choices = list(LEVEL_LABELS.items())
-    form.parent_id.choices = [(0, "— không —")] + [
-        (u.id, "· " * depth + u.name) for u, depth in units.unit_tree() if u is not unit
-    ]
+    form.level.choices = choices(LEVEL_LABELS.items())
+    form.parent_id.choices = choices(
+        [(0, "— không —")]
+        + [
+            (u.id, "· " * depth + u.name)
+            for u, depth in units.unit_tree()
+            if u is not unit
+        ]
+    )
     return form
 
 
@@ -129,7 +134,7 @@ def unit_import():
 def unit_export():
     """Download the unit tree as CSV (the import format)."""
     return Response(
-        units.export_units_csv(),
+        units.export_units_csv(accounts.visible_unit_ids(g.user)),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=units.csv"},
     )

@@ -92,5 +92,5 @@ def responses_per_day(
         query = query.where(Response.unit_id.in_(visible))
     return [
         (d if isinstance(d, date) else date.fromisoformat(d), n)
-        for d, n in db.session.execute(query).tuples()
+        for d, n in db.session.execute(query).all()
     ]

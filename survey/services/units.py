@@ -319,12 +319,12 @@ def restructure(
     return new_units
 
 
-def export_units_csv() -> str:
-    """Return the unit tree as CSV in the import format, plus validity dates."""
+def export_units_csv(visible: set[int] | None = None) -> str:
+    """Return the unit tree (or a visible subtree) as CSV in the import format, plus dates."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*UNIT_COLUMNS, "valid_from", "valid_to"])
-    for unit, _depth in unit_tree():
+    for unit, _depth in unit_tree(visible):
         writer.writerow(
             [
                 unit.code,
