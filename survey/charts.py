@@ -15,6 +15,11 @@ from markupsafe import Markup
 BLUE, RED, GREEN, GREY = "#0b4f8a", "#d6302f", "#1e8449", "#9aa5b1"
 
 
+def _numbers(values) -> list[float]:
+    """Missing values (None) as NaN, which matplotlib leaves out."""
+    return [float("nan") if v is None else float(v) for v in values]
+
+
 def _figure(width: float, height: float):
     import matplotlib
 
@@ -88,6 +93,7 @@ def caterpillar(
     reference: float | None,
 ) -> Markup:
     """Units sorted by index, each with its confidence interval; the province as a line."""
+    estimate, low, high = _numbers(estimate), _numbers(low), _numbers(high)
     plt, fig, ax = _figure(4.6, 0.3 * len(labels) + 1.0)
     y = list(range(len(labels)))
     colours = [BLUE if r else GREY for r in reliable]
@@ -105,7 +111,9 @@ def caterpillar(
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy")
-    ax.set_xlim(max(0, min(low, default=0) - 5), min(100, max(high, default=100) + 3))
+    finite_low = [v for v in low + estimate if v == v] or [0.0]
+    finite_high = [v for v in high + estimate if v == v] or [100.0]
+    ax.set_xlim(max(0, min(finite_low) - 5), min(100, max(finite_high) + 3))
     return _svg(plt, fig, "Chỉ số hài lòng của từng đơn vị với khoảng tin cậy")
 
 
