@@ -71,11 +71,18 @@ def has_responses(questionnaire: Questionnaire) -> bool:
 _definitions: dict[str, Definition] = {}
 
 
-def definition_of(questionnaire: Questionnaire) -> Definition:
-    """Return the parsed definition stored with a version, cached by its content hash."""
+def definition_of(questionnaire) -> Definition:
+    """Return the parsed definition of a stored version, cached by its content hash.
+
+    Takes a Questionnaire or any object with its id, code and content_hash; the content
+    is read only when the cache has not seen this hash.
+    """
     definition = _definitions.get(questionnaire.content_hash)
     if definition is None:
-        definition = parse_questionnaire(questionnaire.content, questionnaire.code)
+        content = db.session.scalar(
+            sa.select(Questionnaire.content).where(Questionnaire.id == questionnaire.id)
+        )
+        definition = parse_questionnaire(content, questionnaire.code)
         _definitions[questionnaire.content_hash] = definition
     return definition
 

@@ -13,11 +13,16 @@ from ..errors import Conflict, ServiceError
 from ..extensions import db
 from ..models import NO_OPINION, Channel, Counter, Response, SurveyPeriod, utcnow
 from ..questionnaires import Questionnaire
-from . import periods
+from . import periods, units
 from .questionnaires import definition_of
 
-# The Core table: the hot path skips the ORM unit of work.
-RESPONSE = Response.__table__
+# The public path reads counters and periods as detached refs (one Core query each);
+# services and tests may also pass the ORM objects, which have the same attributes.
+CounterLike = Counter | units.CounterRef
+PeriodLike = SurveyPeriod | periods.PeriodRef
+
+# The hot path skips the ORM unit of work: one prebuilt Core INSERT per response.
+_INSERT_RESPONSE = Response.__table__.insert().returning(Response.__table__.c.id)
 
 
 class InvalidSubmission(ServiceError):
@@ -47,12 +52,12 @@ class ClientSignals:
     device_hash: str | None
 
 
-def collecting_period(counter: Counter, day: date | None = None) -> SurveyPeriod | None:
+def collecting_period(counter, day: date | None = None) -> periods.PeriodRef | None:
     """Return the period a counter's QR code collects for today, if any."""
     return periods.period_collecting(Channel.COUNTER, day)
 
 
-def issue_key(counter: Counter, period: SurveyPeriod) -> str:
+def issue_key(counter: CounterLike, period: PeriodLike) -> str:
     """Return the signed one-time key that goes into a served form."""
     return tokens.issue_submission_key(
         current_app.config["SECRET_KEY"], counter.id, period.id
@@ -82,8 +87,8 @@ def check_answers(definition: Questionnaire, submission: Submission) -> None:
 
 
 def record_response(
-    counter: Counter,
-    period: SurveyPeriod,
+    counter: CounterLike,
+    period: PeriodLike,
     key: str,
     submission: Submission,
     signals: ClientSignals,
@@ -129,8 +134,7 @@ def record_response(
         flags=[],
     )
     try:
-        insert = RESPONSE.insert().values(row).returning(RESPONSE.c.id)
-        response_id = db.session.execute(insert).scalar_one()
+        response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
