@@ -1,5 +1,6 @@
 """Forms of the workspace. Views fill choices; services check uniqueness and rules."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -15,7 +16,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-REQUIRED = "Bắt buộc."
+REQUIRED = _l("Bắt buộc.")
+# wtforms fills in %(max)d; its own messages have no Vietnamese catalog.
+TOO_LONG = _l("Tối đa %(max)d ký tự.")
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -25,36 +28,41 @@ def choices(pairs) -> list[SelectChoice]:
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Tên đăng nhập", validators=[InputRequired(REQUIRED), Length(max=80)]
+        _l("Tên đăng nhập"),
+        validators=[InputRequired(REQUIRED), Length(max=80, message=TOO_LONG)],
     )
     password = PasswordField(
-        "Mật khẩu", validators=[InputRequired(REQUIRED), Length(max=200)]
+        _l("Mật khẩu"),
+        validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
     )
 
 
 class UnitForm(FlaskForm):
     code = StringField(
-        "Mã đơn vị", validators=[InputRequired(REQUIRED), Length(max=32)]
+        _l("Mã đơn vị"),
+        validators=[InputRequired(REQUIRED), Length(max=32, message=TOO_LONG)],
     )
     name = StringField(
-        "Tên đơn vị", validators=[InputRequired(REQUIRED), Length(max=200)]
+        _l("Tên đơn vị"),
+        validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
     )
-    level = SelectField("Cấp", validators=[InputRequired(REQUIRED)])
-    parent_id = SelectField("Đơn vị cấp trên", coerce=int, validators=[Optional()])
+    level = SelectField(_l("Cấp"), validators=[InputRequired(REQUIRED)])
+    parent_id = SelectField(_l("Đơn vị cấp trên"), coerce=int, validators=[Optional()])
 
 
 class CounterForm(FlaskForm):
     name = StringField(
-        "Tên quầy", validators=[InputRequired(REQUIRED), Length(max=120)]
+        _l("Tên quầy"),
+        validators=[InputRequired(REQUIRED), Length(max=120, message=TOO_LONG)],
     )
 
 
 class CsvUploadForm(FlaskForm):
     file = FileField(
-        "Tệp CSV (UTF-8)",
+        _l("Tệp CSV (UTF-8)"),
         validators=[
-            FileRequired("Chọn một tệp."),
-            FileAllowed(["csv"], "Chỉ nhận tệp .csv."),
+            FileRequired(_l("Chọn một tệp.")),
+            FileAllowed(["csv"], _l("Chỉ nhận tệp .csv.")),
         ],
     )
 
@@ -63,18 +71,19 @@ class RestructureForm(FlaskForm):
     """Merge units into a new one, or split one into several new ones, on a date."""
 
     kind = SelectField(
-        "Kiểu sắp xếp", choices=choices([("merge", "Hợp nhất"), ("split", "Chia tách")])
+        _l("Kiểu sắp xếp"),
+        choices=choices([("merge", _l("Hợp nhất")), ("split", _l("Chia tách"))]),
     )
     old_codes = StringField(
-        "Mã đơn vị cũ (cách nhau bởi dấu phẩy)",
-        validators=[InputRequired(REQUIRED), Length(max=500)],
+        _l("Mã đơn vị cũ (cách nhau bởi dấu phẩy)"),
+        validators=[InputRequired(REQUIRED), Length(max=500, message=TOO_LONG)],
     )
     new_units = TextAreaField(
-        "Đơn vị mới: mỗi dòng `mã,tên,cấp`",
-        validators=[InputRequired(REQUIRED), Length(max=5000)],
+        _l("Đơn vị mới: mỗi dòng `mã,tên,cấp`"),
+        validators=[InputRequired(REQUIRED), Length(max=5000, message=TOO_LONG)],
     )
     effective_on = DateField(
-        "Có hiệu lực từ ngày", validators=[InputRequired(REQUIRED)]
+        _l("Có hiệu lực từ ngày"), validators=[InputRequired(REQUIRED)]
     )
 
 
@@ -84,38 +93,48 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class PeriodForm(FlaskForm):
-    name = StringField("Tên đợt", validators=[InputRequired(REQUIRED), Length(max=120)])
-    starts_on = DateField("Từ ngày", validators=[InputRequired(REQUIRED)])
-    ends_on = DateField("Đến ngày", validators=[InputRequired(REQUIRED)])
-    questionnaire_id = SelectField("Bộ câu hỏi", coerce=int)
+    name = StringField(
+        _l("Tên đợt"),
+        validators=[InputRequired(REQUIRED), Length(max=120, message=TOO_LONG)],
+    )
+    starts_on = DateField(_l("Từ ngày"), validators=[InputRequired(REQUIRED)])
+    ends_on = DateField(_l("Đến ngày"), validators=[InputRequired(REQUIRED)])
+    questionnaire_id = SelectField(_l("Bộ câu hỏi"), coerce=int)
     channels = MultiCheckboxField(
-        "Kênh thu thập",
+        _l("Kênh thu thập"),
         choices=choices(
             [
-                ("counter", "Mã QR tại quầy (tự nguyện)"),
-                ("sample", "Phiếu mời theo mẫu ngẫu nhiên"),
+                ("counter", _l("Mã QR tại quầy (tự nguyện)")),
+                ("sample", _l("Phiếu mời theo mẫu ngẫu nhiên")),
             ]
         ),
-        validators=[InputRequired("Chọn ít nhất một kênh.")],
+        validators=[InputRequired(_l("Chọn ít nhất một kênh."))],
     )
 
 
 class PlanForm(FlaskForm):
     moe = IntegerField(
-        "Sai số mong muốn (± điểm %)",
+        _l("Sai số mong muốn (± điểm %)"),
         default=5,
-        validators=[InputRequired(REQUIRED), NumberRange(1, 30)],
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(1, 30, message=_l("Từ %(min)s đến %(max)s.")),
+        ],
     )
     deff = StringField(
-        "Hiệu ứng thiết kế dự kiến",
+        _l("Hiệu ứng thiết kế dự kiến"),
         default="1.5",
-        validators=[InputRequired(REQUIRED), Length(max=10)],
+        validators=[InputRequired(REQUIRED), Length(max=10, message=TOO_LONG)],
     )
 
 
 class ReasonForm(FlaskForm):
     reason = StringField(
-        "Lý do", validators=[InputRequired("Phải ghi lý do."), Length(3, 300)]
+        _l("Lý do"),
+        validators=[
+            InputRequired(_l("Phải ghi lý do.")),
+            Length(3, 300, message=_l("Từ %(min)d đến %(max)d ký tự.")),
+        ],
     )
 
 
@@ -126,18 +145,18 @@ class ResultsForm(FlaskForm):
         csrf = False  # a GET form: it changes nothing
 
     weighting = SelectField(
-        "Trọng số",
+        _l("Trọng số"),
         choices=choices(
             [
-                ("none", "Không trọng số"),
-                ("volume", "Theo số hồ sơ đã trả (sổ theo dõi)"),
-                ("rake", "Hiệu chỉnh theo biên (raking)"),
+                ("none", _l("Không trọng số")),
+                ("volume", _l("Theo số hồ sơ đã trả (sổ theo dõi)")),
+                ("rake", _l("Hiệu chỉnh theo biên (raking)")),
             ]
         ),
         default="none",
     )
     ci = SelectField(
-        "Khoảng tin cậy",
+        _l("Khoảng tin cậy"),
         choices=choices(
             [
                 ("korn-graubard", "Korn–Graubard"),
@@ -149,11 +168,11 @@ class ResultsForm(FlaskForm):
         default="korn-graubard",
     )
     level = SelectField(
-        "Độ tin cậy",
+        _l("Độ tin cậy"),
         choices=choices([("0.95", "95%"), ("0.9", "90%"), ("0.99", "99%")]),
         default="0.95",
     )
     trim = StringField(
-        "Cắt trọng số (bội số trung bình, bỏ trống = không cắt)",
-        validators=[Optional(), Length(max=10)],
+        _l("Cắt trọng số (bội số trung bình, bỏ trống = không cắt)"),
+        validators=[Optional(), Length(max=10, message=TOO_LONG)],
     )

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -9,13 +10,14 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 NO_OPINION = "0"
-REQUIRED = "Vui lòng chọn một câu trả lời."
-NOT_A_CHOICE = "Câu trả lời không hợp lệ, vui lòng chọn lại."
+REQUIRED = _l("Vui lòng chọn một câu trả lời.")
+NOT_A_CHOICE = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
+TOO_LONG = _l("Tối đa %(max)d ký tự.")  # wtforms fills in %(max)d
 SYSTEM_FIELDS = frozenset({"csrf_token", "k"})
 
 
 class ChoiceField(RadioField):
-    """A radio group whose invalid-choice message is Vietnamese."""
+    """A radio group whose invalid-choice message is ours (translated), not wtforms'."""
 
     def pre_validate(self, form):
         if self.data is not None and self.data not in {
@@ -110,7 +112,7 @@ def response_form_class(definition) -> type[ResponseForm]:
                 question.label,
                 validators=[
                     Optional(),
-                    Length(max=limit, message=f"Tối đa {limit} ký tự."),
+                    Length(max=limit, message=TOO_LONG),
                 ],
             )
         other_items[name] = question.code

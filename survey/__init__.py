@@ -31,11 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import admin, auth, cli, errors, http, public, results
+    from . import admin, auth, cli, errors, http, i18n, public, results
 
-    for module in (public, auth, admin, results):
+    for module in (public, auth, admin, results, i18n):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
     http.init_app(app)
     return app

@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from forms.admin import LoginForm
 
@@ -49,7 +50,7 @@ def login():
             session["user_id"] = user.id
             session.permanent = True
             return redirect(safe_next(request.args.get("next")))
-        form.password.errors.append("Tên đăng nhập hoặc mật khẩu không đúng.")
+        form.password.errors.append(_("Tên đăng nhập hoặc mật khẩu không đúng."))
     status = 401 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
@@ -58,7 +59,7 @@ def login():
 def logout():
     """Log out and forget the session."""
     session.clear()
-    flash("Đã đăng xuất.")
+    flash(_("Đã đăng xuất."))
     return redirect(url_for("auth.login"))
 
 

@@ -10,7 +10,10 @@ import io
 from collections.abc import Sequence
 from datetime import date
 
+from flask_babel import gettext
 from markupsafe import Markup
+
+from .i18n import local_number
 
 BLUE, RED, GREEN, GREY = "#0b4f8a", "#d6302f", "#1e8449", "#9aa5b1"
 
@@ -55,7 +58,7 @@ def progress_bars(
     """Horizontal bars: responses per unit, with the target as a tick."""
     plt, fig, ax = _figure(5.5, 0.3 * len(labels) + 0.8)
     y = range(len(labels))
-    ax.barh(y, valid, color=BLUE, height=0.6, label="Phiếu hợp lệ")
+    ax.barh(y, valid, color=BLUE, height=0.6, label=gettext("Phiếu hợp lệ"))
     marks = [(i, t) for i, t in zip(y, targets, strict=True) if t]
     if marks:
         ax.scatter(
@@ -65,23 +68,23 @@ def progress_bars(
             s=260,
             color=RED,
             linewidths=2.5,
-            label="Chỉ tiêu",
+            label=gettext("Chỉ tiêu"),
             zorder=3,
         )
     ax.set_yticks(list(y), labels)
     ax.invert_yaxis()
-    ax.set_xlabel("Số phiếu")
+    ax.set_xlabel(gettext("Số phiếu"))
     ax.legend(loc="lower right", frameon=False)
-    return _svg(plt, fig, "Số phiếu hợp lệ của từng đơn vị so với chỉ tiêu")
+    return _svg(plt, fig, gettext("Số phiếu hợp lệ của từng đơn vị so với chỉ tiêu"))
 
 
 def per_day(days: Sequence[date], counts: Sequence[int]) -> Markup:
     """Columns: valid responses per day."""
     plt, fig, ax = _figure(5.5, 2.2)
     ax.bar(days, counts, color=BLUE, width=0.8)
-    ax.set_ylabel("Phiếu / ngày")
+    ax.set_ylabel(gettext("Phiếu / ngày"))
     fig.autofmt_xdate()
-    return _svg(plt, fig, "Số phiếu hợp lệ theo ngày")
+    return _svg(plt, fig, gettext("Số phiếu hợp lệ theo ngày"))
 
 
 def caterpillar(
@@ -105,16 +108,18 @@ def caterpillar(
             color=RED,
             linestyle="--",
             linewidth=1.2,
-            label=f"Toàn tỉnh {reference:.1f}".replace(".", ","),
+            label=gettext(
+                "Toàn tỉnh %(value)s", value=local_number(f"{reference:.1f}")
+            ),
         )
         ax.legend(loc="lower left", frameon=False)
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    ax.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy")
+    ax.set_xlabel(gettext("Chỉ số hài lòng (%), khoảng tin cậy"))
     finite_low = [v for v in low + estimate if v == v] or [0.0]
     finite_high = [v for v in high + estimate if v == v] or [100.0]
     ax.set_xlim(max(0, min(finite_low) - 5), min(100, max(finite_high) + 3))
-    return _svg(plt, fig, "Chỉ số hài lòng của từng đơn vị với khoảng tin cậy")
+    return _svg(plt, fig, gettext("Chỉ số hài lòng của từng đơn vị với khoảng tin cậy"))
 
 
 def element_bars(
@@ -123,13 +128,19 @@ def element_bars(
     """Paired bars: a unit's element indices beside the province's."""
     plt, fig, ax = _figure(5, 2.6)
     x = range(len(labels))
-    ax.bar([i - 0.2 for i in x], unit, width=0.4, color=BLUE, label="Đơn vị")
-    ax.bar([i + 0.2 for i in x], province, width=0.4, color=GREY, label="Toàn tỉnh")
+    ax.bar([i - 0.2 for i in x], unit, width=0.4, color=BLUE, label=gettext("Đơn vị"))
+    ax.bar(
+        [i + 0.2 for i in x],
+        province,
+        width=0.4,
+        color=GREY,
+        label=gettext("Toàn tỉnh"),
+    )
     ax.set_xticks(list(x), labels)
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
     ax.legend(frameon=False, ncols=2, loc="lower right")
-    return _svg(plt, fig, "Chỉ số theo yếu tố của đơn vị so với toàn tỉnh")
+    return _svg(plt, fig, gettext("Chỉ số theo yếu tố của đơn vị so với toàn tỉnh"))
 
 
 def trend(
@@ -144,5 +155,5 @@ def trend(
     ax.fill_between(x, low, high, color=BLUE, alpha=0.15, linewidth=0)
     ax.plot(x, values, color=BLUE, marker="o")
     ax.set_xticks(x, periods)
-    ax.set_ylabel("Chỉ số (%)")
-    return _svg(plt, fig, "Xu hướng chỉ số qua các kỳ")
+    ax.set_ylabel(gettext("Chỉ số (%)"))
+    return _svg(plt, fig, gettext("Xu hướng chỉ số qua các kỳ"))

@@ -41,6 +41,9 @@ class Config:
         0  # reverse proxies in front of the app whose X-Forwarded-For to trust
     )
     BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_TRANSLATION_DIRECTORIES = str(
+        Path(__file__).resolve().parent / "translations"
+    )
 
 
 def database_url_from_env() -> str | None:

@@ -1,6 +1,7 @@
-"""Service errors and the HTTP error pages (Vietnamese, since citizens see them)."""
+"""Service errors and the HTTP error pages (in the visitor's language, Vietnamese by default)."""
 
 from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 
@@ -20,26 +21,41 @@ class Conflict(ServiceError):
 
 MESSAGES = {
     400: (
-        "Yêu cầu không hợp lệ",
-        "Trang gửi lên không hợp lệ hoặc đã hết hạn. Vui lòng mở lại trang và thử lại.",
+        _l("Yêu cầu không hợp lệ"),
+        _l(
+            "Trang gửi lên không hợp lệ hoặc đã hết hạn. Vui lòng mở lại trang và thử lại."
+        ),
     ),
-    403: ("Không có quyền truy cập", "Tài khoản của bạn không được xem trang này."),
+    403: (
+        _l("Không có quyền truy cập"),
+        _l("Tài khoản của bạn không được xem trang này."),
+    ),
     404: (
-        "Không tìm thấy trang",
-        "Mã QR hoặc đường dẫn không đúng, hoặc đã được thay thế. "
-        "Vui lòng quét mã QR đang dán tại quầy.",
+        _l("Không tìm thấy trang"),
+        _l(
+            "Mã QR hoặc đường dẫn không đúng, hoặc đã được thay thế. "
+            "Vui lòng quét mã QR đang dán tại quầy."
+        ),
     ),
-    405: ("Thao tác không được phép", "Trang này không nhận thao tác đó."),
-    409: ("Không thể thực hiện", "Yêu cầu không phù hợp với trạng thái hiện tại."),
+    405: (_l("Thao tác không được phép"), _l("Trang này không nhận thao tác đó.")),
+    409: (
+        _l("Không thể thực hiện"),
+        _l("Yêu cầu không phù hợp với trạng thái hiện tại."),
+    ),
     413: (
-        "Nội dung quá dài",
-        "Nội dung gửi lên quá dài. Vui lòng rút gọn góp ý và gửi lại.",
+        _l("Nội dung quá dài"),
+        _l("Nội dung gửi lên quá dài. Vui lòng rút gọn góp ý và gửi lại."),
     ),
-    422: ("Thông tin chưa hợp lệ", "Vui lòng kiểm tra lại các câu trả lời."),
-    429: ("Quá nhiều yêu cầu", "Bạn gửi quá nhanh. Vui lòng đợi một lát rồi thử lại."),
+    422: (_l("Thông tin chưa hợp lệ"), _l("Vui lòng kiểm tra lại các câu trả lời.")),
+    429: (
+        _l("Quá nhiều yêu cầu"),
+        _l("Bạn gửi quá nhanh. Vui lòng đợi một lát rồi thử lại."),
+    ),
     500: (
-        "Lỗi hệ thống",
-        "Đã có lỗi xảy ra. Câu trả lời của bạn chưa được lưu; vui lòng thử lại sau.",
+        _l("Lỗi hệ thống"),
+        _l(
+            "Đã có lỗi xảy ra. Câu trả lời của bạn chưa được lưu; vui lòng thử lại sau."
+        ),
     ),
 }
 

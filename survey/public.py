@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from forms.public import response_form_class
 
@@ -57,7 +58,10 @@ def respond(token: str):
         if form.unknown_keys(request.form):
             return error_page(
                 400,
-                "Phiếu gửi lên có câu hỏi không thuộc bảng hỏi. Vui lòng quét lại mã QR.",
+                _(
+                    "Phiếu gửi lên có câu hỏi không thuộc bảng hỏi. "
+                    "Vui lòng quét lại mã QR."
+                ),
             )
         if form.validate_on_submit():
             scale, field, extra = form.answers()

@@ -16,4 +16,14 @@ def guard():
     return None
 
 
-from . import audit, counters, dashboard, periods, register, responses, results, units  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    audit,
+    counters,
+    dashboard,
+    exports,
+    periods,
+    register,
+    responses,
+    results,
+    units,
+)

@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from forms.admin import CounterForm
@@ -63,7 +64,7 @@ def counter_create(unit_id: int):
     if not form.validate_on_submit():
         return counter_list(unit_id, form), 422
     counter = units.create_counter(unit, form.name.data, by=g.user)
-    flash(f"Đã thêm {counter.name}.")
+    flash(_("Đã thêm %(name)s.", name=counter.name))
     return redirect(url_for("admin.counter_list", unit_id=unit.id))
 
 
@@ -75,9 +76,9 @@ def counter_rename(counter_id: int):
     form = CounterForm()
     if form.validate_on_submit():
         units.rename_counter(counter, form.name.data, by=g.user)
-        flash("Đã đổi tên quầy.")
+        flash(_("Đã đổi tên quầy."))
     else:
-        flash("Tên quầy không hợp lệ.")
+        flash(_("Tên quầy không hợp lệ."))
     return redirect(url_for("admin.counter_list", unit_id=counter.unit_id))
 
 
@@ -87,7 +88,7 @@ def counter_rotate(counter_id: int):
     """Give a counter a new QR token; its printed posters stop working."""
     counter = get_counter(counter_id)
     units.rotate_counter_token(counter, by=g.user)
-    flash(f"Đã đổi mã QR của {counter.name}: hãy in lại áp phích.")
+    flash(_("Đã đổi mã QR của %(name)s: hãy in lại áp phích.", name=counter.name))
     return redirect(url_for("admin.counter_list", unit_id=counter.unit_id))
 
 

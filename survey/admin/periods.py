@@ -1,6 +1,7 @@
 """Survey periods: create, open, close, and targets per unit."""
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from forms.admin import PeriodForm, PlanForm, choices
 
@@ -48,7 +49,7 @@ def period_create():
         except ServiceError as exc:
             form.ends_on.errors.append(str(exc))
         else:
-            flash(f"Đã tạo đợt {period.name}.")
+            flash(_("Đã tạo đợt %(name)s.", name=period.name))
             return redirect(url_for("admin.period_list"))
     return render_template(
         "admin/period_form.html", form=form
@@ -63,7 +64,10 @@ def period_state(period_id: int, action: str):
     (periods.open_period if action == "open" else periods.close_period)(
         period, by=g.user
     )
-    flash(f"Đợt {period.name}: {'đã mở' if action == 'open' else 'đã đóng'}.")
+    if action == "open":
+        flash(_("Đợt %(name)s: đã mở.", name=period.name))
+    else:
+        flash(_("Đợt %(name)s: đã đóng.", name=period.name))
     return redirect(url_for("admin.period_list"))
 
 
@@ -80,16 +84,16 @@ def period_targets(period_id: int):
                 period, plan_form.moe.data, float(plan_form.deff.data)
             )
         except ValueError:
-            plan_form.deff.errors.append("Nhập một số, ví dụ 1.5.")
+            plan_form.deff.errors.append(_("Nhập một số, ví dụ 1.5."))
     tree = units.unit_tree()
     if request.method == "POST":
         try:
             values = {u.id: int(request.form.get(f"t{u.id}") or 0) for u, _ in tree}
             periods.set_targets(period, values, by=g.user)
         except (ValueError, ServiceError) as exc:
-            flash(f"Chỉ tiêu không hợp lệ: {exc}")
+            flash(_("Chỉ tiêu không hợp lệ: %(reason)s", reason=exc))
             return redirect(url_for("admin.period_targets", period_id=period.id)), 422
-        flash("Đã lưu chỉ tiêu.")
+        flash(_("Đã lưu chỉ tiêu."))
         return redirect(url_for("admin.dashboard", period_id=period.id))
     return render_template(
         "admin/period_targets.html",

@@ -1,6 +1,7 @@
 """The dossier register: import from the one-stop system's CSV export."""
 
 from flask import flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from forms.admin import CsvUploadForm
 
@@ -30,7 +31,7 @@ def register_import():
     if not form.validate_on_submit():
         return render_template(
             "admin/import_report.html",
-            title="Nhập sổ hồ sơ",
+            title=_("Nhập sổ hồ sơ"),
             back=back,
             errors=[(0, m) for m in form.file.errors],
         ), 422
@@ -41,16 +42,22 @@ def register_import():
     except UnicodeDecodeError:
         return render_template(
             "admin/import_report.html",
-            title="Nhập sổ hồ sơ",
+            title=_("Nhập sổ hồ sơ"),
             back=back,
-            errors=[(0, "Tệp không phải UTF-8.")],
+            errors=[(0, _("Tệp không phải UTF-8."))],
         ), 422
     except ImportRejected as exc:
         return render_template(
             "admin/import_report.html",
-            title="Nhập sổ hồ sơ",
+            title=_("Nhập sổ hồ sơ"),
             back=back,
             errors=exc.report.errors,
         ), 422
-    flash(f"Đã nhập {report.created} hồ sơ mới, cập nhật {report.updated}.")
+    flash(
+        _(
+            "Đã nhập %(created)s hồ sơ mới, cập nhật %(updated)s.",
+            created=report.created,
+            updated=report.updated,
+        )
+    )
     return redirect(back)

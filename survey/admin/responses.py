@@ -1,6 +1,7 @@
 """The responses browser: filter, page, look at one, exclude or restore it with a reason."""
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from forms.admin import ReasonForm
 
@@ -100,9 +101,9 @@ def response_status(response_id: int, action: str):
             flash(str(exc))
         else:
             flash(
-                "Đã loại phiếu khỏi thống kê."
+                _("Đã loại phiếu khỏi thống kê.")
                 if status == "excluded"
-                else "Đã khôi phục phiếu."
+                else _("Đã khôi phục phiếu.")
             )
             return redirect(url_for("admin.response_detail", response_id=response.id))
     period = db.session.get(periods.SurveyPeriod, response.period_id)

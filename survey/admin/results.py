@@ -1,6 +1,7 @@
 """Results of a period: compute under chosen settings, drill down, publish."""
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 import analysis
 from forms.admin import ResultsForm
@@ -38,7 +39,7 @@ def period_results(period_id: int):
     try:
         if not form.validate():
             raise ServiceError(
-                "; ".join(e for errors in form.errors.values() for e in errors)
+                "; ".join(str(e) for errors in form.errors.values() for e in errors)
             )
         computed = results.compute(period, settings_from(form))
     except (ServiceError, ValueError) as exc:
@@ -144,7 +145,7 @@ def period_publish(period_id: int):
     try:
         publication = results.publish(period, settings_from(form), by=g.user)
     except (ServiceError, ValueError) as exc:
-        flash(f"Không công bố được: {exc}")
+        flash(_("Không công bố được: %(reason)s", reason=exc))
         return redirect(url_for("admin.period_results", period_id=period.id))
-    flash(f"Đã công bố. Mã kiểm tra: {publication.content_hash[:16]}…")
+    flash(_("Đã công bố. Mã kiểm tra: %(hash)s…", hash=publication.content_hash[:16]))
     return redirect(url_for("results.publication", period_id=period.id))

@@ -3,6 +3,8 @@
 from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forms.admin import CsvUploadForm, RestructureForm, UnitForm, choices
 
@@ -14,13 +16,13 @@ from ..services import accounts, units
 from . import bp
 
 LEVEL_LABELS = {
-    "province": "Tỉnh",
-    "department": "Sở, ban, ngành",
-    "district": "Huyện (cũ)",
-    "commune": "Xã",
-    "ward": "Phường",
-    "special_zone": "Đặc khu",
-    "office": "Điểm tiếp nhận",
+    "province": _l("Tỉnh"),
+    "department": _l("Sở, ban, ngành"),
+    "district": _l("Huyện (cũ)"),
+    "commune": _l("Xã"),
+    "ward": _l("Phường"),
+    "special_zone": _l("Đặc khu"),
+    "office": _l("Điểm tiếp nhận"),
 }
 
 
@@ -34,7 +36,7 @@ def unit_form(unit: Unit | None = None) -> UnitForm:
     form = UnitForm(obj=unit)
     form.level.choices = choices(LEVEL_LABELS.items())
     form.parent_id.choices = choices(
-        [(0, "— không —")]
+        [(0, _("— không —"))]
         + [
             (u.id, "· " * depth + u.name)
             for u, depth in units.unit_tree()
@@ -84,7 +86,7 @@ def save(unit: Unit | None):
         except ServiceError as exc:
             form.code.errors.append(str(exc))
         else:
-            flash(f"Đã lưu đơn vị {saved.name}.")
+            flash(_("Đã lưu đơn vị %(name)s.", name=saved.name))
             return redirect(url_for("admin.unit_list"))
     return render_template(
         "admin/unit_form.html", form=form, unit=unit
@@ -97,7 +99,7 @@ def unit_deactivate(unit_id: int):
     """End a unit's validity today; its history stays."""
     unit = get_unit(unit_id)
     units.deactivate_unit(unit, date.today(), by=g.user)
-    flash(f"Đã ngừng hoạt động {unit.name}.")
+    flash(_("Đã ngừng hoạt động %(name)s.", name=unit.name))
     return redirect(url_for("admin.unit_list"))
 
 
@@ -109,7 +111,7 @@ def unit_import():
     if not form.validate_on_submit():
         return render_template(
             "admin/import_report.html",
-            title="Nhập đơn vị",
+            title=_("Nhập đơn vị"),
             errors=[(0, m) for m in form.file.errors],
         ), 422
     try:
@@ -119,14 +121,20 @@ def unit_import():
     except UnicodeDecodeError:
         return render_template(
             "admin/import_report.html",
-            title="Nhập đơn vị",
-            errors=[(0, "Tệp không phải UTF-8.")],
+            title=_("Nhập đơn vị"),
+            errors=[(0, _("Tệp không phải UTF-8."))],
         ), 422
     except units.ImportRejected as exc:
         return render_template(
-            "admin/import_report.html", title="Nhập đơn vị", errors=exc.report.errors
+            "admin/import_report.html", title=_("Nhập đơn vị"), errors=exc.report.errors
         ), 422
-    flash(f"Đã nhập: {report.created} đơn vị mới, {report.updated} cập nhật.")
+    flash(
+        _(
+            "Đã nhập: %(created)s đơn vị mới, %(updated)s cập nhật.",
+            created=report.created,
+            updated=report.updated,
+        )
+    )
     return redirect(url_for("admin.unit_list"))
 
 
@@ -152,7 +160,9 @@ def unit_restructure():
             if line.strip()
         ]
         if any(len(row) != 3 for row in rows):
-            form.new_units.errors.append("Mỗi dòng phải có đúng ba phần: mã,tên,cấp.")
+            form.new_units.errors.append(
+                _("Mỗi dòng phải có đúng ba phần: mã,tên,cấp.")
+            )
         else:
             try:
                 units.restructure(
@@ -165,7 +175,7 @@ def unit_restructure():
             except ServiceError as exc:
                 form.old_codes.errors.append(str(exc))
             else:
-                flash("Đã sắp xếp lại đơn vị.")
+                flash(_("Đã sắp xếp lại đơn vị."))
                 return redirect(url_for("admin.unit_list"))
     status = 422 if form.errors else 200
     return render_template("admin/unit_restructure.html", form=form), status

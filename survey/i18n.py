@@ -1,0 +1,76 @@
+"""Languages of the interface: Vietnamese for everyone, English on request.
+
+The source strings are Vietnamese; ``translations/en`` holds the English catalog.
+The choice is a ``lang`` cookie set by ``/lang/<code>``; the browser's
+Accept-Language is ignored on purpose, so a citizen's phone set to English still
+gets the official Vietnamese form unless they ask otherwise.
+"""
+
+from flask import Blueprint, Flask, abort, current_app, redirect, request
+from flask_babel import Babel, get_locale
+
+LANGUAGES = ("vi", "en")
+DEFAULT = "vi"
+COOKIE = "lang"
+COOKIE_AGE = 400 * 24 * 3600
+VI_MARKS = str.maketrans(",.", ".,")
+
+babel = Babel()
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """Return the language chosen with the cookie, else Vietnamese."""
+    chosen = request.cookies.get(COOKIE)
+    return chosen if chosen in LANGUAGES else DEFAULT
+
+
+def current_language() -> str:
+    """Return the code of the language of this request ("vi" outside one)."""
+    return str(get_locale() or DEFAULT)
+
+
+def local_number(text) -> str:
+    """Write a number formatted the Python way ("1,234.5") with this language's marks.
+
+    Vietnamese swaps them: "1.234,5".
+    """
+    text = str(text)
+    if current_language() == "vi":
+        return text.translate(VI_MARKS)
+    return text
+
+
+def safe_next(target: str | None) -> str:
+    """Only go back to a local path (no open redirect)."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
+        return target
+    return "/"
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Remember the chosen language and go back to the page it was chosen on."""
+    if code not in LANGUAGES:
+        abort(404)
+    response = redirect(safe_next(request.args.get("next")))
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.filters["local_number"] = local_number
