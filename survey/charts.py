@@ -87,6 +87,19 @@ def per_day(days: Sequence[date], counts: Sequence[int]) -> Markup:
     return _svg(plt, fig, gettext("Số phiếu hợp lệ theo ngày"))
 
 
+def unit_intervals(rows: Sequence[dict], reference: float | None) -> Markup:
+    """The caterpillar plot of result rows (name, estimate, ci_low, ci_high, reliable)."""
+    ordered = sorted(rows, key=lambda r: -(r["estimate"] or 0))
+    return caterpillar(
+        [r["name"] for r in ordered],
+        [r["estimate"] for r in ordered],
+        [r["ci_low"] for r in ordered],
+        [r["ci_high"] for r in ordered],
+        [r["reliable"] for r in ordered],
+        reference,
+    )
+
+
 def caterpillar(
     labels: Sequence[str],
     estimate: Sequence[float],

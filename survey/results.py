@@ -1,5 +1,7 @@
 """Public results: the published tables of each period, with downloads."""
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, abort, render_template
 
 import analysis
@@ -39,15 +41,7 @@ def publication(period_id: int):
             -(r["estimate"] or 0),
         ),
     )
-    ordered = sorted(units, key=lambda r: -(r["estimate"] or 0))
-    chart = charts.caterpillar(
-        [r["name"] for r in ordered],
-        [r["estimate"] for r in ordered],
-        [r["ci_low"] for r in ordered],
-        [r["ci_high"] for r in ordered],
-        [r["reliable"] for r in ordered],
-        province["estimate"],
-    )
+    chart = charts.unit_intervals(units, province["estimate"])
     return render_template(
         "results/publication.html",
         publication=published,
@@ -72,11 +66,5 @@ def publication_download(period_id: int, fmt: str):
     return Response(
         body,
         mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"},
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
     )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)

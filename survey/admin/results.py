@@ -70,14 +70,7 @@ def period_results(period_id: int):
         if r["unit"] == analysis.ALL and r["indicator"] == analysis.OVERALL
     )
     ordered = sorted(rows, key=lambda r: -(r["estimate"] or 0))
-    chart = charts.caterpillar(
-        [r["name"] for r in ordered],
-        [r["estimate"] for r in ordered],
-        [r["ci_low"] for r in ordered],
-        [r["ci_high"] for r in ordered],
-        [r["reliable"] for r in ordered],
-        province["estimate"],
-    )
+    chart = charts.unit_intervals(rows, province["estimate"])
     return render_template(
         "admin/results.html",
         period=period,
