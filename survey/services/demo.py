@@ -2,7 +2,7 @@
 
 import random
 import secrets
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -163,7 +163,8 @@ def add_synthetic_responses(
                     NO_OPINION if unanswered else _likert(rng, level + shift)
                 )
         day = last - timedelta(days=rng.randrange(0, min(span, 45) + 1))
-        served = datetime.combine(day, time(7, 30), VN) + timedelta(
+        # Opening hours in Vietnam, stored in UTC like every timestamp (SQLite keeps no zone).
+        served = datetime.combine(day, time(7, 30), VN).astimezone(UTC) + timedelta(
             minutes=rng.randrange(0, 540)
         )
         rows.append(

@@ -51,7 +51,7 @@ class Settings:
     margins: tuple[str, ...] = ()  # CSV texts of raking margins (columns + population)
     df: str = "domain"
     lonely_psu: str = "adjust"
-    design: str = "strata=unit, psu=counter-day"
+    design: str = "strata=unit, psu=counter-day (or the response, without a counter)"
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
@@ -136,7 +136,12 @@ def response_frame(
         .dt.tz_convert(VN)
         .dt.strftime("%Y%m%d")
     )
-    frame["psu"] = frame["counter"].fillna(-1).astype(int).astype(str) + ":" + days
+    # PSU: counter × day (answers given at one desk on one day are alike); a response
+    # without a counter (a sampled invitation) is its own PSU.
+    counter_day = frame["counter"].fillna(-1).astype(int).astype(str) + ":" + days
+    frame["psu"] = counter_day.where(
+        frame["counter"].notna(), "r" + frame["id"].astype(str)
+    )
     frame["field"] = frame["field"].fillna("khac")
     for key in ("gender", "age_group"):
         frame[key] = [

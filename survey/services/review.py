@@ -47,13 +47,17 @@ def page(
             query = query.where(column == value)
     if filters.flagged:
         query = query.where(sa.cast(Response.flags, sa.String) != "[]")
-    if filters.day_from:
-        query = query.where(
-            Response.submitted_at >= datetime.combine(filters.day_from, time(), VN)
+    days = _submitted_between(filters)
+    if days is not None:
+        # Bound the id range too: ordering by id with only a date condition would make the
+        # database walk the primary key through every later response of a big period.
+        bounds = sa.select(sa.func.min(Response.id), sa.func.max(Response.id)).where(
+            Response.period_id == filters.period_id, days
         )
-    if filters.day_to:
-        end = datetime.combine(filters.day_to + timedelta(days=1), time(), VN)
-        query = query.where(Response.submitted_at < end)
+        low, high = db.session.execute(bounds).one()
+        if low is None:
+            return [], None
+        query = query.where(days, Response.id.between(low, high))
     if visible is not None:
         query = query.where(Response.unit_id.in_(visible))
     if before_id:
@@ -64,6 +68,19 @@ def page(
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, (rows[-1].id if more else None)
+
+
+def _submitted_between(filters: ResponseFilter):
+    """The condition on submission time for the day filters (days in Vietnam), or None."""
+    conditions = []
+    if filters.day_from:
+        conditions.append(
+            Response.submitted_at >= datetime.combine(filters.day_from, time(), VN)
+        )
+    if filters.day_to:
+        end = datetime.combine(filters.day_to + timedelta(days=1), time(), VN)
+        conditions.append(Response.submitted_at < end)
+    return sa.and_(*conditions) if conditions else None
 
 
 def set_status(response: Response, status: str, reason: str, *, by: User) -> None:
