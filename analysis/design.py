@@ -57,7 +57,9 @@ class Design:
     calibrations : tuple
         Calibration steps applied to the weights, oldest first. Each has a method
         ``residualize(x)`` that maps the ``n x k`` weighted linearised scores to their
-        calibration residuals (R's ``design$postStrata``).
+        calibration residuals (R's ``design$postStrata``), and optionally a method
+        ``nests_within(groups)`` telling whether every calibration cell lies within
+        one group, which lets the estimators skip rows x domains arrays.
     stratum_labels, psu_labels : ndarray
         The original stratum and PSU values, indexed by code (for messages).
     """

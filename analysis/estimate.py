@@ -17,13 +17,20 @@ result equals R's ``svyratio(~y, ~a, subset(design, unit == u))``.
 
 Only grouped sums are used: rows are summed into cells (PSU x unit), each cell belongs
 to a few domains (its unit, the unit's ancestors and ALL), and the PSU totals of the
-scores are formed on this long layout and summed per (stratum, domain). No dense PSU x
-domain array is built and there is no loop over units, PSUs or respondents.
+scores are formed on this long layout, one tree level at a time, and summed per
+(stratum, domain). No dense PSU x domain array is built and there is no loop over
+units, PSUs or respondents. With calibrated weights the row scores are residualised
+(Deville and Särndal 1992) before the PSU sums; when the calibration cells lie within
+units (e.g. post-strata unit x gender) the residuals of a domain stay on its rows and
+each tree level is residualised as one column, otherwise every PSU gets a score for
+every domain, computed for chunks of domains.
 
 References
 ----------
 Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex
 surveys. *International Statistical Review* 51, 279-292.
+Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey sampling.
+*Journal of the American Statistical Association* 87, 376-382.
 Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small
 expected number of positive counts estimated from survey data. *Survey Methodology*
 24, 193-201.
@@ -62,6 +69,9 @@ CENSUS_TOLERANCE = 1e-7
 ZERO_SE = 1e-10
 #: ... as does a variance at most this fraction of the sum of squared PSU totals.
 ZERO_VARIANCE_RATIO = 1e-12
+#: Values in the rows x domains array of one criterion when calibration residuals
+#: reach every domain (calibration cells that cross units); bounds its memory.
+DENSE_CHUNK = 2**23
 
 
 @dataclass(frozen=True)
@@ -206,7 +216,10 @@ def _psu_sums(design: Design) -> sparse.csr_array:
 class _Domains:
     labels: np.ndarray  # (D,) domain labels, ALL first
     row_leaf: np.ndarray  # (n,) code of each row's unit, 0 .. G-1
-    chain: np.ndarray  # (G, L) domains of each unit: itself, ancestors, ALL; -1 pads
+    # (G, L) domains of each unit: itself and its ancestors, root last, then ALL. The
+    # chains are aligned on their roots (-1 pads on the left), so a node is always in
+    # the same column, whichever unit it is reached from.
+    chain: np.ndarray
 
 
 def _domains(
@@ -235,6 +248,11 @@ def _domains(
         current = steps[-1]
         steps.append(np.where(current >= 0, parent_of[np.maximum(current, 0)], -1))
     chain = np.stack(steps[:-1], axis=1)  # node indices, -1 beyond the root
+    depth = (chain >= 0).sum(axis=1)
+    units, step = np.nonzero(chain >= 0)
+    aligned = np.full_like(chain, -1)
+    aligned[units, step + chain.shape[1] - depth[units]] = chain[units, step]
+    chain = aligned
     used = np.unique(chain[chain >= 0])
     order = np.argsort(nodes[used].to_numpy().astype(str), kind="stable")
     labels = nodes[used].to_numpy().astype(str)[order]
@@ -431,8 +449,7 @@ class Linearization:
             term = np.where(dropped[h], 0.0, scale[h] * centred)
             out[:, j] = np.bincount(group_pair, weights=term, minlength=len(first))
         if dropped.any():  # as R's onestage, over the strata the two domains touch
-            strata = np.bincount(group_pair, minlength=len(first))
-            lost = np.bincount(group_pair, weights=dropped[h], minlength=len(first))
+            strata, lost = _strata_touched(design, group_pair, h, len(first))
             with np.errstate(divide="ignore", invalid="ignore"):
                 out *= np.where(strata > lost, strata / (strata - lost), np.nan)[
                     :, None
@@ -619,9 +636,14 @@ def linearize(
     :math:`y_{ik}` = answered 4 or 5. Elements and the overall index are means of the
     ratios that have answers in the domain (see :class:`Linearization` for the
     scores). With calibrated weights (``design.calibrations``) the row scores are
-    residualised before the PSU sums, as R's ``svyrecvar`` does; that needs a dense
-    rows x domains array per criterion, which is fine for a province, not for the
-    whole country at once.
+    residualised before the PSU sums, as R's ``svyrecvar`` does. Residualising is
+    linear and, for calibration cells within units (``calibration.nests_within``),
+    keeps a domain's residuals on its own rows, so one column of row scores per tree
+    level is residualised: the cost is that of the uncalibrated case plus a few
+    passes over the rows per criterion and level. Calibration cells that cross units
+    (e.g. gender nationally) spread every domain's residuals over all PSUs: then a
+    rows x domains array is residualised per criterion, in chunks of domains, which
+    is fine for a province but grows with units x rows.
     """
     if by not in frame.columns:
         raise DesignError(f"unknown domain column {by!r}")
@@ -652,8 +674,72 @@ def _bincount_rows(
     return out
 
 
+def _summer(codes: np.ndarray, size: int) -> sparse.csr_array:
+    """Sparse ``size x m`` matrix ``S`` with ``S @ v`` the sums of ``v`` by code.
+
+    Codes usually come in runs (rows sorted by unit, PSU or stratum), where
+    ``np.bincount`` stalls on adding into the same bin again and again; the sparse
+    product sums each group in a register and is several times faster.
+    """
+    codes = np.asarray(codes, dtype=np.intp)
+    order = np.argsort(codes, kind="stable")
+    indptr = np.zeros(size + 1, dtype=np.intp)
+    np.cumsum(np.bincount(codes, minlength=size), out=indptr[1:])
+    ones = np.ones(len(codes))
+    return sparse.csr_array((ones, order, indptr), shape=(size, len(codes)))
+
+
+def _sum_rows(
+    summer: sparse.csr_array, values: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``summer @ (weights * v)`` for each row ``v`` of ``values`` (k, m): (k, size)."""
+    out = np.empty((len(values), summer.shape[0]))
+    for row, v in zip(out, values, strict=True):  # a few indicators, not groups
+        row[:] = summer @ (v * weights if weights is not None else v.astype(float))
+    return out
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A set of (PSU, domain) pairs with responses, and how cell values reach them.
+
+    The pairs of one column of the domain chains (a tree level) form a block; as a
+    domain lies in one column, blocks do not share pairs. ``cells`` selects the
+    cells (PSU x unit) with a domain in the column (None: every cell, in order) and
+    ``merge`` gives the pair of each selected cell when several cells of a PSU fall
+    in one domain (None: one cell per pair). ``dense`` marks a block of every PSU
+    with the domains ``lo .. hi - 1`` instead (calibration residuals that reach PSUs
+    outside the domain).
+    """
+
+    psu: np.ndarray
+    domain: np.ndarray
+    group: np.ndarray  # (stratum, domain) group of each pair
+    summer: sparse.csr_array  # sums pair values into their groups
+    column: int | None = None
+    cells: np.ndarray | None = None
+    merge: sparse.csr_array | None = None
+    dense: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.psu)
+
+    def values(self, cell_values: np.ndarray) -> np.ndarray:
+        """Sum per-cell values into the block's pairs."""
+        values = cell_values if self.cells is None else cell_values[self.cells]
+        return values if self.merge is None else self.merge @ values
+
+
 class _Linearizer:
-    """The computation behind :func:`linearize`, in steps."""
+    """The computation behind :func:`linearize`, in steps.
+
+    Rows are summed into cells (PSU x unit); with one row per PSU the cells are the
+    rows and their weighted answers are formed one criterion at a time, so no
+    criteria x rows array of floats is kept. The scores live on blocks of (PSU,
+    domain) pairs, one per tree level, and each block is done for all criteria
+    before the next, so only one level's composite scores are held at a time.
+    """
 
     def __init__(
         self,
@@ -677,68 +763,121 @@ class _Linearizer:
     def _cells(self) -> None:
         design, leaf = self.design, self.domains.row_leaf
         w = design.weights
-        cell, keys = pd.factorize(design.psu.astype(np.int64) * self.nleaves + leaf)
-        keys = np.asarray(keys)
-        self.cell_psu = keys // self.nleaves
-        self.cell_leaf = keys % self.nleaves
-        ncells = len(keys)
-        self.nested = ncells == design.n_psu  # every PSU lies in one unit
-        if ncells == len(w):  # one row per cell (PSU = respondent): cells are rows
-            self.cell_sat = self.satisfied * w  # (K, C)
-            self.cell_ans = self.answered * w
+        n = len(w)
+        if design.n_psu == n:  # every row its own PSU: the cells are the rows
+            self.row_cell = None
+            self.cell_psu, self.cell_leaf = design.psu, leaf
+            self.nested = True
+            self.cell_positive = w > 0
         else:
-            self.cell_sat = _bincount_rows(cell, self.satisfied, ncells, w)
-            self.cell_ans = _bincount_rows(cell, self.answered, ncells, w)
-        self.cell_positive = np.bincount(cell, weights=w > 0, minlength=ncells) > 0
+            cell, keys = pd.factorize(design.psu.astype(np.int64) * self.nleaves + leaf)
+            keys = np.asarray(keys)
+            self.cell_psu = keys // self.nleaves
+            self.cell_leaf = keys % self.nleaves
+            self.nested = len(keys) == design.n_psu  # every PSU lies in one unit
+            self.row_cell = _summer(cell, len(keys))
+            self.cell_sat = _sum_rows(self.row_cell, self.satisfied, w)  # (K, C)
+            self.cell_ans = _sum_rows(self.row_cell, self.answered, w)
+            self.cell_positive = self.row_cell @ (w > 0).astype(float) > 0
 
         chain, nd, ng = self.domains.chain, self.ndomains, self.nleaves
-        positive = w > 0
-        self.total_sat = _to_domains(
-            _bincount_rows(self.cell_leaf, self.cell_sat, ng), chain, nd
-        ).T  # (D, K)
-        self.total_ans = _to_domains(
-            _bincount_rows(self.cell_leaf, self.cell_ans, ng), chain, nd
-        ).T
+        ncrit = self.answered.shape[0]
+        cell_leaf = _summer(self.cell_leaf, ng)
+        leaf_sat, leaf_ans = np.empty((ncrit, ng)), np.empty((ncrit, ng))
+        for k in range(ncrit):  # criteria
+            sat, ans = self._cell_values(k)
+            leaf_sat[k], leaf_ans[k] = cell_leaf @ sat, cell_leaf @ ans
+        self.total_sat = _to_domains(leaf_sat, chain, nd).T  # (D, K)
+        self.total_ans = _to_domains(leaf_ans, chain, nd).T
+        row_leaf = cell_leaf if self.row_cell is None else _summer(leaf, ng)
+        self.row_leaf = row_leaf
+        positive = (w > 0).astype(float)
         self.crit_n = _to_domains(
-            _bincount_rows(leaf, self.answered, ng, positive), chain, nd
+            _sum_rows(row_leaf, self.answered, positive), chain, nd
         ).T
         with np.errstate(divide="ignore", invalid="ignore"):
             self.ratio = self.total_sat / self.total_ans  # NaN without answers
             self.inverse_total = np.where(self.total_ans > 0, 1 / self.total_ans, 0.0)
         self.ratio_or_zero = np.nan_to_num(self.ratio)
+        # per criterion, by domain, with a zero after the last domain for code -1
+        pad = np.zeros((1, ncrit))
+        self.ratio_by_criterion = np.ascontiguousarray(
+            np.concatenate([self.ratio_or_zero, pad]).T
+        )
+        self.inverse_by_criterion = np.ascontiguousarray(
+            np.concatenate([self.inverse_total, pad]).T
+        )
         # respondents with an answer to at least one criterion of each composite
         elements = [self.answered[m].any(axis=0) for m in self.member[1:]]
         any_answer = np.stack([np.logical_or.reduce(elements), *elements])
         self.comp_n = _to_domains(
-            _bincount_rows(leaf, any_answer, ng, positive), chain, nd
+            _sum_rows(row_leaf, any_answer, positive), chain, nd
         ).T
-        self.comp_pop = _to_domains(
-            _bincount_rows(leaf, any_answer, ng, w), chain, nd
-        ).T
+        self.comp_pop = _to_domains(_sum_rows(row_leaf, any_answer, w), chain, nd).T
+
+    def _cell_values(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted satisfied and answered sums of criterion ``k`` per cell."""
+        if self.row_cell is None:
+            w = self.design.weights
+            return self.satisfied[k] * w, self.answered[k] * w
+        return self.cell_sat[k], self.cell_ans[k]
 
     def _pairs(self) -> None:
-        """(PSU, domain) pairs with responses, their (stratum, domain) groups, df."""
-        chain, nd = self.domains.chain, self.ndomains
-        cell_domains = chain[self.cell_leaf]  # (C, L)
-        valid = cell_domains >= 0
-        self.pair_cell = np.nonzero(valid)[0]
-        pair_domain = cell_domains[valid]
-        pair_psu = self.cell_psu[self.pair_cell]
-        if self.nested:  # (PSU, domain) pairs are unique already
-            self.pair_merge = None
-            self.u_psu, self.u_domain = pair_psu, pair_domain
-        else:
-            self.pair_merge, keys = pd.factorize(
-                pair_psu.astype(np.int64) * nd + pair_domain
-            )
-            keys = np.asarray(keys)
-            self.u_psu, self.u_domain = keys // nd, keys % nd
-        self._set_groups()
-        positive = self._to_pairs(self.cell_positive.astype(float)) > 0
-        n_psu = np.bincount(self.u_domain, weights=positive, minlength=nd)
-        group_positive = np.bincount(
-            self.group, weights=positive, minlength=self.ngroups
+        """Blocks of (PSU, domain) pairs, their (stratum, domain) groups, df."""
+        chain, nd, ng = self.domains.chain, self.ndomains, self.nleaves
+        design = self.design
+        # a pair's group follows from its cell's (stratum, unit) and the column
+        cell_stratum = design.psu_stratum[self.cell_psu]
+        cell_group, keys = pd.factorize(
+            cell_stratum.astype(np.int64) * ng + self.cell_leaf
         )
+        keys = np.asarray(keys)
+        group_domain = chain[keys % ng]  # (stratum, unit) -> domain in each column
+        valid = group_domain >= 0
+        code, groups = pd.factorize(((keys // ng)[:, None] * nd + group_domain)[valid])
+        groups = np.asarray(groups)
+        group_of = np.full(group_domain.shape, -1, dtype=np.intp)
+        group_of[valid] = code
+        self._set_groups(groups // nd, groups % nd)
+
+        self.blocks = []
+        for column in range(chain.shape[1]):  # tree levels, not units
+            domain = chain[self.cell_leaf, column]
+            cells = None
+            if (domain < 0).any():
+                cells = np.flatnonzero(domain >= 0)
+                domain = domain[cells]
+            psu = self.cell_psu if cells is None else self.cell_psu[cells]
+            group = group_of[cell_group if cells is None else cell_group[cells], column]
+            merge = None
+            if not self.nested:  # a PSU with several units of one domain
+                pair, pair_keys = pd.factorize(psu.astype(np.int64) * nd + domain)
+                if len(pair_keys) < len(pair):
+                    merge = _summer(pair, len(pair_keys))
+                    merged_group = np.empty(len(pair_keys), dtype=np.intp)
+                    merged_group[pair] = group
+                    pair_keys = np.asarray(pair_keys)
+                    psu, domain, group = pair_keys // nd, pair_keys % nd, merged_group
+            self.blocks.append(
+                _Block(
+                    psu=psu,
+                    domain=domain,
+                    group=group,
+                    summer=_summer(group, self.ngroups),
+                    column=column,
+                    cells=cells,
+                    merge=merge,
+                )
+            )
+
+        n_psu = np.zeros(nd)
+        group_positive = np.zeros(self.ngroups)
+        for block in self.blocks:  # tree levels
+            positive = (block.values(self.cell_positive.astype(float)) > 0).astype(
+                float
+            )
+            n_psu += np.bincount(block.domain, weights=positive, minlength=nd)
+            group_positive += block.summer @ positive
         strata = np.bincount(
             self.group_domain, weights=group_positive > 0, minlength=nd
         )
@@ -749,74 +888,113 @@ class _Linearizer:
             self.group_domain, weights=lonely, minlength=nd
         ).astype(int)
 
-    def _set_groups(self) -> None:
-        nd = self.ndomains
-        self.nunique = len(self.u_psu)
-        u_stratum = self.design.psu_stratum[self.u_psu]
-        self.group, keys = pd.factorize(u_stratum.astype(np.int64) * nd + self.u_domain)
-        keys = np.asarray(keys)
-        self.group_stratum, self.group_domain = keys // nd, keys % nd
-        self.ngroups = len(keys)
+    def _set_groups(self, stratum: np.ndarray, domain: np.ndarray) -> None:
+        self.group_stratum = np.asarray(stratum, dtype=np.intp)
+        self.group_domain = np.asarray(domain, dtype=np.intp)
+        self.ngroups = len(self.group_stratum)
 
-    def _set_answer_df(self, k: int, answers: np.ndarray) -> None:
-        """df of the design restricted to the answers to criterion ``k``.
+    def _answer_df(self) -> np.ndarray:
+        """df of the design restricted to the answers to each criterion, (D, K).
 
-        R's ``svyciprop(method = "beta")`` uses them: PSUs with answers (``answers``,
-        the weighted answers per pair, is positive) minus their strata.
+        R's ``svyciprop(method = "beta")`` uses them: PSUs with answers to the
+        criterion in the domain minus their strata.
         """
-        if self.answer_df is None:
-            return
-        nd = self.ndomains
-        answered = answers > 0
-        psus = np.bincount(self.u_domain, weights=answered, minlength=nd)
-        in_group = np.bincount(self.group, weights=answered, minlength=self.ngroups)
-        strata = np.bincount(self.group_domain, weights=in_group > 0, minlength=nd)
-        self.answer_df[:, k] = psus - strata
-
-    def _to_pairs(self, cell_values: np.ndarray) -> np.ndarray:
-        values = cell_values[self.pair_cell]
-        if self.pair_merge is None:
-            return values
-        return np.bincount(self.pair_merge, weights=values, minlength=self.nunique)
+        nd, ncrit = self.ndomains, self.answered.shape[0]
+        out = np.empty((nd, ncrit), dtype=int)
+        for k in range(ncrit):  # criteria, not units
+            _, cell_answers = self._cell_values(k)
+            psus = np.zeros(nd)
+            in_group = np.zeros(self.ngroups)
+            for block in self.blocks:  # tree levels
+                answered = (block.values(cell_answers) > 0).astype(float)
+                psus += np.bincount(block.domain, weights=answered, minlength=nd)
+                in_group += block.summer @ answered
+            strata = np.bincount(self.group_domain, weights=in_group > 0, minlength=nd)
+            out[:, k] = psus - strata
+        return out
 
     # scores --------------------------------------------------------------------
 
-    def _criterion_scores(self, k: int) -> np.ndarray:
-        """PSU totals :math:`(y - R a) / A` of criterion ``k`` on the pair layout."""
-        d = self.u_domain
-        y = self._to_pairs(self.cell_sat[k])
-        a = self._to_pairs(self.cell_ans[k])
-        self._set_answer_df(k, a)
-        ratio = self.ratio_or_zero[:, k].copy()
-        inverse = self.inverse_total[:, k].copy()
-        y -= ratio[d] * a
-        y *= inverse[d]
-        return y
+    def _scores(self, block: _Block, k: int) -> np.ndarray:
+        """PSU totals of the linearised scores of criterion ``k`` on a block."""
+        if block.dense is not None:
+            return self._dense_scores(block, k)
+        if self.design.calibrations:
+            return self._residual_scores(block, k)
+        return self._criterion_scores(block, k)
 
-    def _use_all_pairs(self) -> None:
-        """Switch to every (PSU, domain) pair: calibration residuals are dense."""
-        npsu, nd = self.design.n_psu, self.ndomains
-        self.u_psu = np.repeat(np.arange(npsu), nd)
-        self.u_domain = np.tile(np.arange(nd), npsu)
-        self._set_groups()
+    def _criterion_scores(self, block: _Block, k: int) -> np.ndarray:
+        """:math:`(y - R a) / A` from the cells' sums, as the scores are linear."""
+        sat, ans = self._cell_values(k)
+        y, a = block.values(sat), block.values(ans)
+        d = block.domain
+        z = self.ratio_by_criterion[k][d]
+        z *= a
+        np.subtract(y, z, out=z)
+        z *= self.inverse_by_criterion[k][d]
+        return z
 
-    def _calibrated_scores(self, k: int) -> np.ndarray:
-        """PSU totals of the calibration residuals of the row scores of criterion k."""
-        design, chain = self.design, self.domains.chain
-        n, nd = len(design.weights), self.ndomains
-        row_domains = chain[self.domains.row_leaf]  # (n, L)
-        rows = np.nonzero(row_domains >= 0)
-        d = row_domains[rows]
-        x = np.zeros((n, nd))
-        i = rows[0]
-        x[i, d] = (
-            design.weights[i]
-            * (self.satisfied[k, i] - self.ratio_or_zero[d, k] * self.answered[k, i])
-            * self.inverse_total[d, k]
+    def _row_scores(self, k: int, domain: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Weighted scores :math:`w (y - R_d a) / A_d` of some rows for domains."""
+        w = self.design.weights[rows]
+        x = self.ratio_by_criterion[k][domain]
+        x *= self.answered[k, rows]
+        np.subtract(self.satisfied[k, rows], x, out=x)
+        x *= self.inverse_by_criterion[k][domain]
+        x *= w
+        return x
+
+    def _residual_scores(self, block: _Block, k: int) -> np.ndarray:
+        """PSU totals of the calibration residuals of the row scores, on a block.
+
+        Valid when every calibration cell lies within one unit: the residuals of a
+        domain's scores are then zero outside the domain, and as all rows of a cell
+        share their domain in each column, residualising the column's row scores
+        (each row scored for its own domain there) gives every domain's residuals at
+        once. Rows without a domain in the column score zero (code -1 picks the
+        zero after the last domain).
+        """
+        n = len(self.design.weights)
+        domain = self.domains.chain[self.domains.row_leaf, block.column]
+        x = self._row_scores(k, domain, slice(None))
+        for calibration in self.design.calibrations:
+            x = np.asarray(calibration.residualize(x), dtype=float).reshape(n)
+        return block.values(x if self.row_cell is None else self.row_cell @ x)
+
+    def _use_dense_blocks(self) -> None:
+        """Switch to blocks of every (PSU, domain) pair, a chunk of domains each.
+
+        For calibrations whose cells cross units: a domain's residuals then reach
+        rows outside it, so every PSU has a score for every domain. Chunks keep the
+        rows x domains array of one criterion under :data:`DENSE_CHUNK` values.
+        """
+        design, nd = self.design, self.ndomains
+        npsu, nstrata = design.n_psu, design.n_strata
+        self._set_groups(
+            np.repeat(np.arange(nstrata), nd), np.tile(np.arange(nd), nstrata)
         )
+        chunk = max(1, DENSE_CHUNK // len(design.weights))
+        self.blocks = []
+        for lo in range(0, nd, chunk):  # chunks of domains, for memory
+            hi = min(lo + chunk, nd)
+            psu = np.repeat(np.arange(npsu), hi - lo)
+            domain = np.tile(np.arange(lo, hi), npsu)
+            group = design.psu_stratum[psu] * nd + domain
+            summer = _summer(group, self.ngroups)
+            self.blocks.append(_Block(psu, domain, group, summer, dense=(lo, hi)))
+
+    def _dense_scores(self, block: _Block, k: int) -> np.ndarray:
+        """PSU totals of the residuals of the row scores for a chunk of domains."""
+        design, lo, hi = self.design, *block.dense
+        n = len(design.weights)
+        x = np.zeros((n, hi - lo))
+        for column in self.domains.chain.T:  # tree levels, not units
+            domain = column[self.domains.row_leaf]
+            rows = np.flatnonzero((domain >= lo) & (domain < hi))
+            x[rows, domain[rows] - lo] = self._row_scores(k, domain[rows], rows)
         for calibration in design.calibrations:
-            x = np.asarray(calibration.residualize(x), dtype=float).reshape(n, nd)
-        return (_psu_sums(design) @ x).ravel()  # (P, D), in _use_all_pairs order
+            x = np.asarray(calibration.residualize(x), dtype=float).reshape(n, hi - lo)
+        return (_psu_sums(design) @ x).ravel()  # PSU-major, as block.psu
 
     def _composite_unit_variance(self, coefficients: np.ndarray) -> np.ndarray:
         """Weighted variance :math:`S^2` of each composite's linearised variable.
@@ -825,45 +1003,57 @@ class _Linearizer:
         :math:`x_i = \\hat N_d \\sum_k c_{dk} a_{ik}(y_{ik} - \\hat R_{dk}) /
         \\hat A_{dk}`
         (its weighted mean is zero) and :math:`S^2 = \\sum_i w_i x_i^2 / \\hat N_d`;
-        one pass over the rows per tree level.
+        one pass over the rows per tree level, looking each criterion's term up in a
+        table by domain and answer (none, not satisfied, satisfied).
         """
         chain, nd = self.domains.chain, self.ndomains
-        w = self.design.weights
-        state = self.answered.astype(np.int8) + self.satisfied  # 0, 1 or 2 (4-5)
+        leaf, w = self.domains.row_leaf, self.design.weights
         element_of = self.member[1:].argmax(axis=0)  # (K,)
         nelements = self.member.shape[0] - 1
         criteria = np.arange(len(element_of))
         own = coefficients[:, 1 + element_of, criteria]  # (D, K) element coefficients
         slope = own * self.inverse_total
         ratio = self.ratio_or_zero
-        # value of c_dk a_ik (y_ik - R_dk) / A_dk for states 0, 1, 2: (K, D * 3)
+        # c_dk a_ik (y_ik - R_dk) / A_dk for answers none, 1-3, 4-5: (K, 3 D), and
+        # zeros at the end for rows without a domain in a column (code -1)
         table = np.stack(
             [np.zeros_like(slope), -slope * ratio, slope * (1 - ratio)], -1
         )
         table = np.ascontiguousarray(table.transpose(1, 0, 2)).reshape(
             len(criteria), -1
         )
+        table = np.concatenate([table, np.zeros((len(criteria), 3))], axis=1)
         # the overall index's coefficients are the element's times a factor per domain
         member = self.member[1:].astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = (coefficients[:, 0, :] @ member.T) / (own @ member.T)
-        factor = np.nan_to_num(factor).T.copy()  # (E, D)
+        factor = np.concatenate([np.nan_to_num(factor), np.zeros((1, nelements))])
+        factor = np.ascontiguousarray(factor.T)  # (E, D + 1)
+        n = len(w)
+        x = np.empty((1 + nelements, n))  # overall, elements
+        index = np.empty(n, dtype=np.intp)
+        term = np.empty(n)
         sums = np.zeros((1 + nelements, nd))
+        first = np.zeros(len(criteria), dtype=bool)  # first criterion of its element
+        first[np.unique(element_of, return_index=True)[1]] = True
         for level in chain.T:  # tree levels, not units
-            domain = level[self.domains.row_leaf].astype(np.int32)
-            rows = np.flatnonzero(domain >= 0)
-            everyone = len(rows) == len(domain)
-            if not everyone:
-                domain = domain[rows]
+            domain = level[leaf]
             base = domain * 3
-            x = np.zeros((1 + nelements, len(domain)))
             for k in criteria:  # criteria, not rows
-                answer_state = state[k] if everyone else state[k, rows]
-                x[1 + element_of[k]] += table[k][base + answer_state]
-            for e in range(nelements):
+                np.add(base, self.answered[k], out=index)
+                index += self.satisfied[k]
+                if first[k]:
+                    np.take(table[k], index, out=x[1 + element_of[k]])
+                else:
+                    np.take(table[k], index, out=term)
+                    x[1 + element_of[k]] += term
+            np.multiply(factor[0][domain], x[1], out=x[0])
+            for e in range(1, nelements):
                 x[0] += factor[e][domain] * x[1 + e]
-            weight = w if everyone else w[rows]
-            sums += _bincount_rows(domain, x * x * weight, nd)
+            x *= x
+            leaf_sums = _sum_rows(self.row_leaf, x, w)  # (1 + E, G)
+            valid = level >= 0
+            sums += _bincount_rows(level[valid], leaf_sums[:, valid], nd)
         return self.comp_pop * sums.T
 
     # variance ------------------------------------------------------------------
@@ -882,8 +1072,7 @@ class _Linearizer:
         )
         magnitude = _bincount_rows(self.group_domain, scale[h] * s2, nd)
         if dropped.any():  # R's onestage: times strata / strata kept
-            strata = np.bincount(self.group_domain, minlength=nd)
-            lost = np.bincount(self.group_domain, weights=dropped[h], minlength=nd)
+            strata, lost = _strata_touched(self.design, self.group_domain, h, nd)
             with np.errstate(divide="ignore", invalid="ignore"):
                 variance = variance * np.where(
                     strata > lost, strata / (strata - lost), np.nan
@@ -891,53 +1080,63 @@ class _Linearizer:
         return np.maximum(variance, 0.0).T, magnitude.T  # (D, J)
 
     def run(self, keep_scores: bool, answer_df: bool) -> Linearization:
-        ncrit = self.member.shape[1]
-        self.answer_df = (
-            np.empty((self.ndomains, ncrit), dtype=int) if answer_df else None
-        )
         self._cells()
         self._pairs()
-        calibrated = bool(self.design.calibrations)
-        if calibrated:
-            if self.answer_df is not None:
-                for k, cell_answers in enumerate(self.cell_ans):  # criteria
-                    self._set_answer_df(k, self._to_pairs(cell_answers))
-            self._use_all_pairs()
-        ncomp = self.member.shape[0]
+        answer_dfs = self._answer_df() if answer_df else None
+        calibrations = self.design.calibrations
+        leaf = self.domains.row_leaf
+        if not all(_within_units(c, leaf) for c in calibrations):
+            self._use_dense_blocks()
+        ncomp, ncrit = self.member.shape[0], self.member.shape[1]
         coefficients, parts_used, parts_total = _composite_coefficients(
             self.structure, self.total_ans > 0
         )
-        sums = np.zeros((ncomp + ncrit, self.ngroups))
-        squares = np.zeros_like(sums)
-        scores = np.zeros((self.nunique, ncomp + ncrit)) if keep_scores else None
         # An element's score is sum_k c_dk z_k with c_dk = 1 / (criteria answered in
         # d) for every criterion (z_k = 0 where k has no answers); the overall
         # index's is sum_e factor_de z_e. So sum the criterion scores per element.
-        element_of = self.member[1:].argmax(axis=0)
-        composite = np.zeros((ncomp, self.nunique))
-        for k in range(ncrit):  # criteria, not units
-            z = self._calibrated_scores(k) if calibrated else self._criterion_scores(k)
-            composite[1 + element_of[k]] += z
-            self._accumulate(ncomp + k, z, sums, squares, scores)
-        d = self.u_domain
         element_scale, overall_factor = _composite_factors(coefficients, self.member)
-        for e in range(ncomp - 1):
-            composite[1 + e] *= element_scale[e][d]
-            composite[0] += overall_factor[e][d] * composite[1 + e]
-        for j in range(ncomp):
-            self._accumulate(j, composite[j], sums, squares, scores)
+        element_of = self.member[1:].argmax(axis=0)
+        sums = np.zeros((ncomp + ncrit, self.ngroups))
+        squares = np.zeros_like(sums)
+        npairs = sum(block.size for block in self.blocks)
+        scores = np.empty((npairs, ncomp + ncrit)) if keep_scores else None
+        # with a row per PSU and no calibration a composite's pair score is w_i x_i,
+        # so the sums of w x^2 for S^2 come from the scores
+        from_scores = self.row_cell is None and not calibrations
+        unit_sums = np.zeros((ncomp, self.ndomains))
+        start = 0
+        for block in self.blocks:  # tree levels (or chunks of domains), not units
+            pairs = slice(start, start + block.size)
+            composite = np.zeros((ncomp, block.size))
+            for k in range(ncrit):  # criteria, not units
+                z = self._scores(block, k)
+                composite[1 + element_of[k]] += z
+                self._accumulate(block, ncomp + k, z, sums, squares, scores, pairs)
+            d = block.domain
+            for e in range(ncomp - 1):
+                composite[1 + e] *= element_scale[e][d]
+                composite[0] += overall_factor[e][d] * composite[1 + e]
+            for j in range(ncomp):
+                self._accumulate(block, j, composite[j], sums, squares, scores, pairs)
+            if from_scores:
+                w = self.design.weights
+                w = w if block.cells is None else w[block.cells]
+                inverse = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
+                unit_sums += _sum_rows(_summer(d, self.ndomains), composite**2, inverse)
+            start += block.size
         variance, magnitude = self._group_variance(sums, squares)
 
         comp_estimate = np.einsum("djk,dk->dj", coefficients, self.ratio_or_zero)
         comp_estimate[parts_used == 0] = np.nan
         estimate = np.concatenate([comp_estimate, self.ratio], axis=1)
         variance[np.isnan(estimate)] = np.nan
+        composite_unit_variance = (
+            self.comp_pop * unit_sums.T
+            if from_scores
+            else self._composite_unit_variance(coefficients)
+        )
         unit_variance = np.concatenate(
-            [
-                self._composite_unit_variance(coefficients),
-                self.ratio * (1 - self.ratio),
-            ],
-            axis=1,
+            [composite_unit_variance, self.ratio * (1 - self.ratio)], axis=1
         )
         ones = np.ones_like(self.ratio)
         structure = self.structure
@@ -954,32 +1153,63 @@ class _Linearizer:
             variance_scale=magnitude,
             df=self.df,
             answer_df=None
-            if self.answer_df is None
-            else np.column_stack(
-                [np.repeat(self.df[:, None], ncomp, 1), self.answer_df]
-            ),
+            if answer_dfs is None
+            else np.column_stack([np.repeat(self.df[:, None], ncomp, 1), answer_dfs]),
             n_psu=self.n_psu,
             lonely_strata=self.lonely_strata,
             design=self.design,
             n_composites=ncomp,
             aggregation=structure.aggregation,
-            score_psu=self.u_psu if keep_scores else None,
-            score_domain=self.u_domain if keep_scores else None,
+            score_psu=np.concatenate([b.psu for b in self.blocks])
+            if keep_scores
+            else None,
+            score_domain=np.concatenate([b.domain for b in self.blocks])
+            if keep_scores
+            else None,
             scores=scores,
         )
 
     def _accumulate(
         self,
+        block: _Block,
         j: int,
         z: np.ndarray,
         sums: np.ndarray,
         squares: np.ndarray,
         scores: np.ndarray | None,
+        pairs: slice,
     ) -> None:
-        sums[j] = np.bincount(self.group, weights=z, minlength=self.ngroups)
-        squares[j] = np.bincount(self.group, weights=z * z, minlength=self.ngroups)
+        sums[j] += block.summer @ z
+        squares[j] += block.summer @ (z * z)
         if scores is not None:
-            scores[:, j] = z
+            scores[pairs, j] = z
+
+
+def _within_units(calibration: object, leaf: np.ndarray) -> bool:
+    """Whether a calibration's cells lie within units (False if it cannot tell)."""
+    nests_within = getattr(calibration, "nests_within", None)
+    return bool(nests_within is not None and nests_within(leaf))
+
+
+def _strata_touched(
+    design: Design, group_key: np.ndarray, stratum: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Strata and dropped (lonely, ``average``) strata counted per key for R's
+    ``onestage`` rescaling.
+
+    Without calibration these are the strata a domain touches. A calibrated design
+    counts every stratum for every domain, as calibration residuals may reach all
+    of them (and did, as every (PSU, domain) pair, in the dense computation).
+    """
+    _, _, dropped = _stratum_rules(design)
+    if design.calibrations:
+        return (
+            np.full(size, float(design.n_strata)),
+            np.full(size, float(dropped.sum())),
+        )
+    strata = np.bincount(group_key, minlength=size).astype(float)
+    lost = np.bincount(group_key, weights=dropped[stratum], minlength=size)
+    return strata, lost
 
 
 # --------------------------------------------------------------------------------------

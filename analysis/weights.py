@@ -106,6 +106,19 @@ def _as_matrix(x: ArrayLike) -> tuple[np.ndarray, tuple[int, ...]]:
     return arr.reshape(arr.shape[0], -1), arr.shape
 
 
+def _nests_within(cells: Sequence[np.ndarray], groups: np.ndarray) -> bool:
+    """Whether every cell of every margin lies within one group (e.g. one unit)."""
+    groups = np.asarray(groups)
+    for codes in cells:
+        group_of_cell = np.zeros(
+            int(codes.max()) + 1 if codes.size else 0, groups.dtype
+        )
+        group_of_cell[codes] = groups  # any row's group; checked next
+        if not np.array_equal(group_of_cell[codes], groups):
+            return False
+    return True
+
+
 def _describe(keys: pd.DataFrame, rows: np.ndarray, limit: int = 5) -> str:
     shown = [
         ", ".join(f"{col}={keys.iloc[i][col]}" for col in keys.columns)
@@ -334,6 +347,15 @@ class PostStratification:
         ]
         return (xm - means[self.cells] * self._psw[:, None]).reshape(shape)
 
+    def nests_within(self, groups: ArrayLike) -> bool:
+        """Whether each post-stratum lies within one of ``groups`` (a code per row).
+
+        Then the residuals of scores that are zero outside a group stay zero there,
+        so the variance estimator can residualise each domain's scores on its own
+        rows (see :func:`~analysis.estimate.linearize`).
+        """
+        return _nests_within([self.cells], np.asarray(groups))
+
 
 class GregCalibration:
     """GREG residuals of weighted scores after calibration to categorical margins.
@@ -373,9 +395,10 @@ class GregCalibration:
         base: np.ndarray,
         weights: np.ndarray,
     ) -> None:
+        self.cells = [np.asarray(c, dtype=np.intp) for c in cells]
         self.base = np.asarray(base, dtype=float)
         self.weights = np.asarray(weights, dtype=float)
-        self._matrix = _cell_matrix(cells, ncells)
+        self._matrix = _cell_matrix(self.cells, ncells)
         gram = (self._matrix.T @ (self._matrix * self.base[:, None])).toarray()
         self._ginv = _scaled_pinv(np.asarray(gram))
         self._inverse_g = self.base * _inverse(self.weights)
@@ -386,6 +409,15 @@ class GregCalibration:
         beta = self._ginv @ (self._matrix.T @ (xm * self._inverse_g[:, None]))
         fitted = self._matrix @ beta
         return (xm - self.weights[:, None] * fitted).reshape(shape)
+
+    def nests_within(self, groups: ArrayLike) -> bool:
+        """Whether each margin's cells lie within one of ``groups`` (a code per row).
+
+        Then the residuals of scores that are zero outside a group stay zero there,
+        so the variance estimator can residualise each domain's scores on its own
+        rows (see :func:`~analysis.estimate.linearize`).
+        """
+        return _nests_within(self.cells, np.asarray(groups))
 
 
 class RakingCalibration:
@@ -448,6 +480,15 @@ class RakingCalibration:
                 means = (ind @ (xm * inv_w[:, None])) * inv_n[:, None]
                 xm -= psw[:, None] * means[cells]
         return xm.reshape(shape)
+
+    def nests_within(self, groups: ArrayLike) -> bool:
+        """Whether each margin's cells lie within one of ``groups`` (a code per row).
+
+        Then the residuals of scores that are zero outside a group stay zero there,
+        so the variance estimator can residualise each domain's scores on its own
+        rows (see :func:`~analysis.estimate.linearize`).
+        """
+        return _nests_within(self.cells, np.asarray(groups))
 
 
 # --------------------------------------------------------------------------------------

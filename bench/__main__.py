@@ -6,6 +6,8 @@ import importlib
 BENCHMARKS = {
     "page": "bench.page_weight",
     "submit": "bench.submit_throughput",
+    "responses": "bench.responses_scale",
+    "analysis": "bench.analysis_speed",
 }
 
 

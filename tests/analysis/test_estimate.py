@@ -9,6 +9,8 @@ elements and SIPAS.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +24,7 @@ from analysis.estimate import (
     total_covariance,
 )
 from analysis.questionnaire import Structure
+from analysis.weights import post_stratify
 from tests.analysis.conftest import read_parents, read_reference_data
 
 RTOL = 1e-8
@@ -452,3 +455,59 @@ def test_indices_accept_nullable_integer_answers(make_responses, structure):
     expected = indices(frame, structure)
     nullable = frame.astype({code: "Int64" for code in structure.criteria})
     pd.testing.assert_frame_equal(indices(nullable, structure), expected)
+
+
+def test_linearize_uneven_tree_with_psus_across_units(structure, make_responses):
+    """Units at different depths, a unit that is also a parent, PSUs crossing units."""
+    frame = make_responses(n=600, units=("a", "b", "c", "d"), psus_per_stratum=5)
+    parents = {"a": "X", "c": "a", "X": "R", "b": "R"}
+    members = {
+        "a": {"a", "c"},
+        "X": {"a", "c"},
+        "R": {"a", "b", "c"},
+        "ALL": {"a", "b", "c", "d"},
+    }
+    design = make_design(frame, strata="stratum", psu="psu", weight="weight")
+    result = linearize(frame, structure, design=design, parents=parents)
+    assert set(result.domains) == {"ALL", "R", "X", "a", "b", "c", "d"}
+    column = structure.criteria.index("2.3")
+    j = result.indicators.index("2.3")
+    for label in result.domains:
+        rows = frame["unit"].isin(members.get(label, {label})).to_numpy()
+        x = row_scores(result, frame, structure, rows, column)
+        d = result.domain_index(label)[0]
+        expected = total_covariance(design, x)[0, 0]
+        assert result.variance[d, j] == pytest.approx(expected, rel=1e-9)
+        assert result.nobs[d, j] == frame.loc[rows, "2.3"].notna().sum()
+
+
+class Opaque:
+    """A calibration that cannot tell whether its cells lie within units."""
+
+    def __init__(self, calibration: object) -> None:
+        self.calibration = calibration
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        return self.calibration.residualize(x)
+
+
+@pytest.mark.parametrize("psu", ["psu", None])
+def test_linearize_calibration_within_units_equals_dense_residuals(
+    structure, make_responses, psu
+):
+    """Residualising one column per tree level gives every domain's residuals."""
+    frame = make_responses(n=500, units=("a", "b", "c"), psus_per_stratum=6)
+    frame["gender"] = np.where(np.arange(len(frame)) % 3 == 0, "f", "m")
+    design = make_design(frame, strata="stratum", psu=psu, weight="weight")
+    margin = frame.groupby(["unit", "gender"], as_index=False)["weight"].sum()
+    margin["population"] = margin.pop("weight") * np.linspace(0.9, 1.2, len(margin))
+    calibrated = post_stratify(design, frame, ["unit", "gender"], margin)
+    assert calibrated.calibrations[-1].nests_within(frame["unit"].to_numpy())
+    dense = replace(calibrated, calibrations=(Opaque(calibrated.calibrations[-1]),))
+    parents = {"a": "P", "b": "P"}
+    fast = linearize(frame, structure, design=calibrated, parents=parents)
+    slow = linearize(frame, structure, design=dense, parents=parents)
+    np.testing.assert_allclose(fast.variance, slow.variance, rtol=1e-10, atol=1e-30)
+    np.testing.assert_allclose(fast.unit_variance, slow.unit_variance, rtol=1e-12)
+    plain = linearize(frame, structure, design=design, parents=parents)
+    assert not np.allclose(plain.variance, fast.variance)

@@ -333,3 +333,13 @@ def test_weight_diagnostics():
     assert list(by.index) == ["a", "b"]
     assert by.loc["a", "deff"] == pytest.approx(1.0)
     assert by.loc["b", "n_eff"] == pytest.approx(36 / 20)
+
+
+def test_calibrations_tell_whether_cells_lie_within_units(designs, frame, margins):
+    units = frame["unit"].to_numpy()
+    for name in ("poststrat", "rake", "calibrate"):
+        assert designs[name].calibrations[-1].nests_within(units)
+    gender = margins[0].groupby("gender", as_index=False)["population"].sum()
+    across = post_stratify(designs["base"], frame, "gender", gender)
+    assert not across.calibrations[-1].nests_within(units)
+    assert across.calibrations[-1].nests_within(np.zeros(len(frame)))

@@ -1,0 +1,1 @@
+"""Helpers of the analysis speed benchmark: data generator and peer scripts."""
