@@ -27,12 +27,10 @@ fmt: $(VENV)/installed-dev
 bench: $(VENV)/installed-dev
 	$(BIN)/python -m bench
 
-# Production-style serving: gunicorn on whatever DATABASE_URL points at. Threaded workers
-# keep long streamed exports from being killed by the worker timeout.
+# Production-style serving: gunicorn (settings in gunicorn.conf.py) on DATABASE_URL.
 serve: $(VENV)/installed-runtime
 	$(FLASK) db upgrade
-	$(BIN)/gunicorn --workers $${WORKERS:-4} --worker-class gthread --threads 4 \
-		--timeout 120 --bind $(HOST):$(PORT) wsgi:app
+	BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

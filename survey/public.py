@@ -52,27 +52,34 @@ def respond(token: str):
         status = 409 if request.method == "POST" else 200
         return render_template("public/not_open.html", counter=counter), status
     definition = definition_of(period.questionnaire)
-    form = response_form_class(definition)()
-    status = 200
-    if request.method == "POST":
-        if form.unknown_keys(request.form):
-            return error_page(
-                400,
-                _(
-                    "Phiếu gửi lên có câu hỏi không thuộc bảng hỏi. "
-                    "Vui lòng quét lại mã QR."
-                ),
-            )
-        if form.validate_on_submit():
-            scale, field, extra = form.answers()
-            submission = responses.Submission(scale, field, extra)
-            responses.record_response(
-                counter, period, form.k.data, submission, client_signals()
-            )
-            return redirect(url_for("public.thanks", token=token), code=303)
-        status = 422
-    else:
-        form.k.data = responses.issue_key(counter, period)
+    form_class = response_form_class(definition)
+    if request.method == "GET":
+        form = form_class(k=responses.issue_key(counter, period))
+        return render_survey(counter, period, definition, form, 200)
+    if form_class.unknown_keys(request.form):
+        return error_page(
+            400,
+            _(
+                "Phiếu gửi lên có câu hỏi không thuộc bảng hỏi. Vui lòng quét lại mã QR."
+            ),
+        )
+    answers = form_class.parse(request.form)
+    if answers is None:  # something to correct: the bound form finds and explains it
+        form = form_class()
+        if not form.validate_on_submit():
+            return render_survey(counter, period, definition, form, 422)
+        answers = form.answers()
+    responses.record_response(
+        counter,
+        period,
+        request.form["k"],
+        responses.Submission(*answers),
+        client_signals(),
+    )
+    return redirect(url_for("public.thanks", token=token), code=303)
+
+
+def render_survey(counter, period, definition, form, status: int):
     page = render_template(
         "public/respond.html",
         counter=counter,
