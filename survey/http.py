@@ -29,16 +29,23 @@ def secure_headers(response: Response) -> Response:
 
 def gzip_response(response: Response) -> Response:
     """Compress text bodies when the client accepts gzip (3G links pay per byte)."""
-    if response.direct_passthrough and response.mimetype in COMPRESSIBLE:
-        response.direct_passthrough = (
-            False  # a static file: small enough to read and compress
-        )
+    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return response
+    if (
+        response.direct_passthrough
+        and response.mimetype in COMPRESSIBLE
+        and response.status_code == 200
+    ):
+        # A static file (the stylesheets are a few kilobytes): read it so it can be compressed.
+        source = response.response
+        response.direct_passthrough = False
+        response.set_data(b"".join(response.iter_encoded()))
+        source.close()
     if (
         response.is_streamed
         or response.status_code != 200
         or "Content-Encoding" in response.headers
         or response.mimetype not in COMPRESSIBLE
-        or "gzip" not in request.headers.get("Accept-Encoding", "")
     ):
         return response
     body = response.get_data()
