@@ -1,5 +1,7 @@
 """The responses browser: filter, page, look at one, exclude or restore it with a reason."""
 
+from datetime import date
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -8,7 +10,7 @@ from forms.admin import ReasonForm
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Response
+from ..models import Response, SurveyPeriod
 from ..services import accounts, periods, review, units
 from ..services.questionnaires import definition_of
 from . import bp
@@ -25,7 +27,7 @@ def response_list():
     """Browse a period's responses, newest first, filtered."""
     args = request.args
     period = (
-        db.session.get(periods.SurveyPeriod, args.get("period_id", type=int))
+        db.session.get(SurveyPeriod, args.get("period_id", type=int))
         if args.get("period_id")
         else periods.latest_period()
     )
@@ -62,9 +64,7 @@ def response_list():
     )
 
 
-def _day(text: str | None):
-    from datetime import date
-
+def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
     except ValueError:
@@ -75,7 +75,7 @@ def _day(text: str | None):
 def response_detail(response_id: int):
     """Show one response with its answers and integrity signals."""
     response = get_response(response_id)
-    period = db.session.get(periods.SurveyPeriod, response.period_id)
+    period = db.session.get(SurveyPeriod, response.period_id)
     definition = definition_of(period.questionnaire)
     return render_template(
         "admin/response_detail.html",
@@ -106,7 +106,7 @@ def response_status(response_id: int, action: str):
                 else _("Đã khôi phục phiếu.")
             )
             return redirect(url_for("admin.response_detail", response_id=response.id))
-    period = db.session.get(periods.SurveyPeriod, response.period_id)
+    period = db.session.get(SurveyPeriod, response.period_id)
     definition = definition_of(period.questionnaire)
     return render_template(
         "admin/response_detail.html",

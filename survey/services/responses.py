@@ -147,10 +147,3 @@ def record_response(
 
 def _by_key(nonce: str) -> int | None:
     return db.session.scalar(sa.select(Response.id).filter_by(submission_key=nonce))
-
-
-def count_responses(period: SurveyPeriod | None = None) -> int:
-    query = sa.select(sa.func.count(Response.id))
-    if period is not None:
-        query = query.where(Response.period_id == period.id)
-    return db.session.scalar(query)

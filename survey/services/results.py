@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ PEER_BLOCKS = {
     "special_zone": "Xã",
     "district": "Huyện",
 }
-VN = timezone(pd.Timedelta(hours=7).to_pytimedelta())
+VN = timezone(timedelta(hours=7))
 
 
 class ResultsError(ServiceError):
@@ -471,10 +471,6 @@ def public_publications() -> list[Publication]:
     return list(
         db.session.scalars(query.options(sa.orm.joinedload(Publication.period)))
     )
-
-
-def published_at_utc(publication: Publication) -> datetime:
-    return publication.published_at
 
 
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
