@@ -163,6 +163,7 @@ def trend(
     high: Sequence[float],
 ) -> Markup:
     """A line over periods with its confidence band."""
+    values, low, high = _numbers(values), _numbers(low), _numbers(high)
     plt, fig, ax = _figure(5.5, 2.2)
     x = list(range(len(periods)))
     ax.fill_between(x, low, high, color=BLUE, alpha=0.15, linewidth=0)

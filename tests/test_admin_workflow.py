@@ -1,6 +1,8 @@
 """The analyst's work over HTTP: login, units, counters, periods, register, review, audit."""
 
 import io
+import random
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +16,9 @@ from survey.models import (
     Response,
     SurveyPeriod,
     Unit,
+    User,
 )
+from survey.services import demo, results
 from tests.helpers import complete_answers, counter_path, served_form
 from tests.seed import OPEN_COUNTER_ID, PERIOD_ID
 
@@ -278,3 +282,52 @@ def test_results_page_computes_and_publish_flow(app, client, admin_client):
     assert published.headers["Location"] == f"/results/{PERIOD_ID}"
     assert client.get(f"/results/{PERIOD_ID}").status_code == 200
     assert "period.publish" in audit_actions(app)
+
+
+def test_results_table_sorts_and_unit_page_shows_the_published_trend(app, admin_client):
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        demo.add_synthetic_responses(period, 120, random.Random(8))
+        earlier = SurveyPeriod(
+            name="Kỳ trước",
+            starts_on=period.starts_on - timedelta(days=90),
+            ends_on=period.starts_on - timedelta(days=1),
+            questionnaire=period.questionnaire,
+            status="closed",
+        )
+        db.session.add(earlier)
+        db.session.commit()
+        demo.add_synthetic_responses(earlier, 120, random.Random(9))
+        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+        results.publish(earlier, results.Settings(), by=admin)
+    by_name = admin_client.get(f"/admin/periods/{PERIOD_ID}/results?sort=name")
+    text = by_name.get_data(as_text=True)
+    assert text.index("Sở Tư pháp") < text.index("Xã Hòa Bình")
+    by_n = admin_client.get(f"/admin/periods/{PERIOD_ID}/results?sort=n").get_data(
+        as_text=True
+    )
+    assert 'aria-current="true">n ▾' in by_n
+    unit = admin_client.get(f"/admin/periods/{PERIOD_ID}/results/units/STP")
+    page = unit.get_data(as_text=True)
+    assert unit.status_code == 200
+    assert "Xu hướng SIPAS" in page
+    assert page.count('<img class="chart"') == 2
+
+
+def test_audit_log_filters_by_person(app, admin_client):
+    admin_client.post(
+        "/admin/units/new",
+        data={
+            "code": "SYT",
+            "name": "Sở Y tế",
+            "level": "department",
+            "parent_id": "1",
+        },
+    )
+    with app.app_context():
+        viewer = db.session.scalar(sa.select(User.id).filter_by(username="viewer"))
+        admin = db.session.scalar(sa.select(User.id).filter_by(username="admin"))
+    mine = admin_client.get(f"/admin/audit?user_id={admin}").get_data(as_text=True)
+    theirs = admin_client.get(f"/admin/audit?user_id={viewer}").get_data(as_text=True)
+    assert "<td>unit.create</td>" in mine
+    assert "<td>unit.create</td>" not in theirs

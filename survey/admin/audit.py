@@ -3,7 +3,7 @@
 from flask import render_template, request
 
 from ..auth import admin_only
-from ..services import audit
+from ..services import accounts, audit
 from . import bp
 
 
@@ -21,6 +21,7 @@ def audit_list():
         "admin/audit_list.html",
         entries=entries,
         actions=audit.actions(),
+        users=accounts.all_users(),
         next_id=next_id,
         args=request.args,
     )

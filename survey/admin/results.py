@@ -13,6 +13,15 @@ from ..services import accounts, results
 from . import bp
 from .periods import get_period
 
+# Orders of the per-unit table; units without a rank or estimate go last.
+SORT_KEYS = {
+    "estimate": lambda r: -(r["estimate"] if r["estimate"] is not None else -1),
+    "name": lambda r: r["name"],
+    "rank": lambda r: (r["block"] or "", r["rank"] or float("inf")),
+    "n": lambda r: -r["n"],
+    "moe": lambda r: r["moe"] if r["moe"] is not None else float("inf"),
+}
+
 
 def settings_from(form: ResultsForm) -> results.Settings:
     """Read method settings from the form (raking margins come as uploaded files)."""
@@ -69,7 +78,8 @@ def period_results(period_id: int):
         for r in content["results"]
         if r["unit"] == analysis.ALL and r["indicator"] == analysis.OVERALL
     )
-    ordered = sorted(rows, key=lambda r: -(r["estimate"] or 0))
+    sort = request.args.get("sort", "estimate")
+    ordered = sorted(rows, key=SORT_KEYS.get(sort, SORT_KEYS["estimate"]))
     chart = charts.unit_intervals(rows, province["estimate"])
     return render_template(
         "admin/results.html",
@@ -82,6 +92,7 @@ def period_results(period_id: int):
         settings=computed.settings,
         error=None,
         publication=results.publication_of(period),
+        sort=sort,
     )
 
 
@@ -89,6 +100,7 @@ def period_results(period_id: int):
 def unit_results(period_id: int, unit_code: str):
     """Drill down into one unit: criteria and elements against the province, the trend."""
     period = get_period(period_id)
+    require_unit(accounts.unit_id_of(unit_code))
     form = ResultsForm(request.args)
     try:
         computed = results.compute(period, settings_from(form))
@@ -99,7 +111,6 @@ def unit_results(period_id: int, unit_code: str):
     mine = table[table["unit"] == unit_code]
     if mine.empty:
         abort(404)
-    require_unit(accounts.unit_id_of(unit_code))
     province = table[table["unit"] == analysis.ALL].set_index("indicator")
     definition = results.definition_of(period.questionnaire)
     elements = [e.code for e in definition.elements]
@@ -115,9 +126,22 @@ def unit_results(period_id: int, unit_code: str):
         if len(previous)
         else previous
     )
+    overall = by_indicator.loc[analysis.OVERALL]
+    points = results.published_trend(unit_code, period) + [(period.name, overall)]
+    trend = (
+        charts.trend(
+            [name for name, _ in points],
+            [row["estimate"] for _, row in points],
+            [row["ci_low"] for _, row in points],
+            [row["ci_high"] for _, row in points],
+        )
+        if len(points) > 1
+        else None
+    )
     return render_template(
         "admin/unit_results.html",
         period=period,
+        trend=trend,
         unit=mine.iloc[0],
         rows=by_indicator,
         province=province,

@@ -93,3 +93,7 @@ def units_by_ids(ids: set[int]) -> list[Unit]:
 
 def unit_id_of(code: str) -> int | None:
     return db.session.scalar(sa.select(Unit.id).filter_by(code=code))
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.username)))

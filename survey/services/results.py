@@ -473,6 +473,30 @@ def public_publications() -> list[Publication]:
     )
 
 
+def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, dict]]:
+    """A unit's published overall index in the periods before one, oldest first."""
+    query = (
+        sa.select(Publication)
+        .join(SurveyPeriod, SurveyPeriod.id == Publication.period_id)
+        .where(SurveyPeriod.starts_on < before.starts_on)
+        .order_by(SurveyPeriod.starts_on)
+        .options(sa.orm.joinedload(Publication.period))
+    )
+    points = []
+    for publication in db.session.scalars(query):
+        row = next(
+            (
+                r
+                for r in publication.results
+                if r["unit"] == unit and r["indicator"] == analysis.OVERALL
+            ),
+            None,
+        )
+        if row is not None and row["estimate"] is not None:
+            points.append((publication.period.name, row))
+    return points
+
+
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
     """The latest earlier period with the same questionnaire version and responses."""
     query = (
