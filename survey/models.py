@@ -142,7 +142,8 @@ class Response(db.Model):
 
     __table_args__ = (
         sa.Index("ix_response_period_unit", "period_id", "unit_id"),
-        sa.Index("ix_response_period_submitted", "period_id", "submitted_at"),
+        # With id, the day filter of the browser finds its id range from the index alone.
+        sa.Index("ix_response_period_submitted", "period_id", "submitted_at", "id"),
         sa.Index("ix_response_period_id", "period_id", "id"),
     )
 
