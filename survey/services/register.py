@@ -1,7 +1,5 @@
 """The dossier register from the one-stop system: the sampling frame and transaction volumes."""
 
-import csv
-import io
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -9,7 +7,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Dossier, SurveyPeriod, Unit
 from . import audit
-from .units import ImportRejected, ImportReport
+from .imports import ImportRejected, ImportReport, read_table
 
 REGISTER_COLUMNS = (
     "dossier_code",
@@ -43,11 +41,7 @@ def import_register(text: str, *, by=None) -> ImportReport:
     :raise ImportRejected: with the report, if any row is bad.
     """
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in REGISTER_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        report.errors.append((1, f"missing column(s): {', '.join(missing)}"))
-        raise ImportRejected(report)
+    reader = read_table(text, REGISTER_COLUMNS)
     unit_ids = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
     rows, seen = [], {}
     for number, row in enumerate(reader, start=2):

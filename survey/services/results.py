@@ -313,24 +313,8 @@ def compute(
 
 # ---- publications -------------------------------------------------------------------
 
-RESULT_FIELDS = [
-    "unit",
-    "name",
-    "level",
-    "kind",
-    "indicator",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "n",
-    "n_eff",
-    "deff",
-    "moe",
-    "reliable",
-    "note",
-]
+# The analysis table with the unit's name, level and kind after its code.
+RESULT_FIELDS = ["unit", "name", "level", "kind", *analysis.OUTPUT_COLUMNS[1:]]
 RANK_FIELDS = ["unit", "block", "rank", "rank_low", "rank_high", "n_ranked", "note"]
 
 

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce, utcnow
 from . import audit
+from .imports import ImportRejected, ImportReport, read_table
 
 UNIT_LEVELS = (
     "province",
@@ -26,31 +27,6 @@ UNIT_LEVELS = (
 UNIT_COLUMNS = ("code", "name", "level", "parent_code")
 
 
-class ImportRejected(ServiceError):
-    """A CSV import with bad rows; nothing was stored."""
-
-    status = 422
-
-    def __init__(self, report: "ImportReport"):
-        super().__init__(report.summary())
-        self.report = report
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if self.errors:
-            lines = [f"row {row}: {reason}" for row, reason in self.errors]
-            return f"{len(self.errors)} bad row(s), nothing imported:\n" + "\n".join(
-                lines
-            )
-        return f"{self.created} unit(s) created, {self.updated} updated"
-
-
 def import_units(text: str, *, valid_from: date | None = None, by=None) -> ImportReport:
     """Create or update units from CSV (code, name, level, parent_code); all or nothing.
 
@@ -58,12 +34,7 @@ def import_units(text: str, *, valid_from: date | None = None, by=None) -> Impor
     :raise ImportRejected: with the report, if any row is bad.
     """
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in UNIT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        report.errors.append((1, f"missing column(s): {', '.join(missing)}"))
-        raise ImportRejected(report)
-    rows = list(reader)
+    rows = list(read_table(text, UNIT_COLUMNS))
     existing = {u.code: u for u in db.session.scalars(sa.select(Unit))}
     new_codes = {}
     for number, row in enumerate(rows, start=2):
