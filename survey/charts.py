@@ -152,7 +152,7 @@ def element_bars(
     ax.set_xticks(list(x), labels)
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
-    ax.legend(frameon=False, ncols=2, loc="lower right")
+    ax.legend(frameon=False, ncols=2, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return _svg(plt, fig, gettext("Chỉ số theo yếu tố của đơn vị so với toàn tỉnh"))
 
 
