@@ -21,6 +21,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = url
     else:
         app.config.update(test_config)
+    if str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
+        # Served over HTTPS: cookies (session, device) never travel in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
     INSTANCE_DIR.mkdir(exist_ok=True)
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])

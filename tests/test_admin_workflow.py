@@ -331,3 +331,11 @@ def test_audit_log_filters_by_person(app, admin_client):
     theirs = admin_client.get(f"/admin/audit?user_id={viewer}").get_data(as_text=True)
     assert "<td>unit.create</td>" in mine
     assert "<td>unit.create</td>" not in theirs
+
+
+def test_cookies_are_secure_when_served_over_https(make_app):
+    app = make_app(PUBLIC_BASE_URL="https://khaosat.example.gov.vn")
+    response = app.test_client().post(
+        "/auth/login", data={"username": "admin", "password": "test-password-1"}
+    )
+    assert "Secure" in response.headers["Set-Cookie"]
