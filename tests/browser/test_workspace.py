@@ -83,3 +83,30 @@ def test_analyst_publishes_and_the_public_downloads(
     if shots:
         screenshot(page, "public-results-360")
     phone.close()
+
+
+def test_workspace_fits_a_phone(app, live_server, phone, backend):
+    """Every main page of the workspace fits 360 px (wide tables scroll inside their box)."""
+    with app.app_context():
+        demo.add_synthetic_responses(
+            db.session.get(SurveyPeriod, PERIOD_ID), 60, random.Random(2)
+        )
+    phone.goto(live_server + "/admin/")
+    phone.fill("#username", "admin")
+    phone.fill("#password", PASSWORD)
+    phone.click("button.primary")
+    for path in (
+        "/admin/",
+        f"/admin/periods/{PERIOD_ID}/results",
+        "/admin/periods",
+        "/admin/units",
+        "/admin/responses",
+        "/admin/register",
+        "/admin/audit",
+        f"/admin/periods/{PERIOD_ID}/results/units/STP",
+    ):
+        phone.goto(live_server + path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360, path
+    if backend == "sqlite":
+        phone.goto(f"{live_server}/admin/periods/{PERIOD_ID}/results")
+        screenshot(phone, "admin-results-360")
