@@ -74,17 +74,7 @@ def _day(text: str | None) -> date | None:
 @bp.get("/responses/<int:response_id>")
 def response_detail(response_id: int):
     """Show one response with its answers and integrity signals."""
-    response = get_response(response_id)
-    period = db.session.get(SurveyPeriod, response.period_id)
-    definition = definition_of(period.questionnaire)
-    return render_template(
-        "admin/response_detail.html",
-        response=response,
-        period=period,
-        definition=definition,
-        answers=definition.decode_answers(response.answers),
-        form=ReasonForm(),
-    )
+    return render_detail(get_response(response_id), ReasonForm())
 
 
 @bp.post("/responses/<int:response_id>/<any(exclude, restore):action>")
@@ -106,6 +96,10 @@ def response_status(response_id: int, action: str):
                 else _("Đã khôi phục phiếu.")
             )
             return redirect(url_for("admin.response_detail", response_id=response.id))
+    return render_detail(response, form), 422
+
+
+def render_detail(response: Response, form: ReasonForm):
     period = db.session.get(SurveyPeriod, response.period_id)
     definition = definition_of(period.questionnaire)
     return render_template(
@@ -115,4 +109,4 @@ def response_status(response_id: int, action: str):
         definition=definition,
         answers=definition.decode_answers(response.answers),
         form=form,
-    ), 422
+    )

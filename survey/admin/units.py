@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Unit
 from ..services import accounts, units
 from . import bp
+from .uploads import run_import
 
 LEVEL_LABELS = {
     "province": _l("Tỉnh"),
@@ -107,27 +108,9 @@ def unit_deactivate(unit_id: int):
 @admin_only
 def unit_import():
     """Import units from CSV; a bad row rejects the file with a report."""
-    form = CsvUploadForm()
-    if not form.validate_on_submit():
-        return render_template(
-            "admin/import_report.html",
-            title=_("Nhập đơn vị"),
-            errors=[(0, m) for m in form.file.errors],
-        ), 422
-    try:
-        report = units.import_units(
-            form.file.data.read().decode("utf-8-sig"), by=g.user
-        )
-    except UnicodeDecodeError:
-        return render_template(
-            "admin/import_report.html",
-            title=_("Nhập đơn vị"),
-            errors=[(0, _("Tệp không phải UTF-8."))],
-        ), 422
-    except units.ImportRejected as exc:
-        return render_template(
-            "admin/import_report.html", title=_("Nhập đơn vị"), errors=exc.report.errors
-        ), 422
+    report, refused = run_import(units.import_units, _("Nhập đơn vị"))
+    if refused:
+        return refused
     flash(
         _(
             "Đã nhập: %(created)s đơn vị mới, %(updated)s cập nhật.",
