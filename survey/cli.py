@@ -13,7 +13,7 @@ from .errors import ServiceError
 from .extensions import db
 from .models import Counter, Role, SurveyPeriod
 from .questionnaires import QuestionnaireError
-from .services import accounts, demo, periods, results, units
+from .services import accounts, demo, indices, periods, publications, units
 from .services.questionnaires import get_questionnaire, sync_questionnaires
 
 
@@ -188,7 +188,7 @@ def create_user_command(username: str, role: str, unit_code: str | None, passwor
 @click.argument("period_id", type=int)
 @click.option(
     "--weighting",
-    type=click.Choice(results.WEIGHTINGS),
+    type=click.Choice(indices.WEIGHTINGS),
     default="none",
     show_default=True,
 )
@@ -218,14 +218,14 @@ def recompute_command(period_id, weighting, ci, level, trim, margins, out):
     period = db.session.get(SurveyPeriod, period_id)
     if period is None:
         raise click.ClickException(f"No period {period_id}.")
-    settings = results.Settings(
+    settings = indices.Settings(
         weighting=weighting,
         ci=ci,
         level=level,
         trim=trim,
         margins=tuple(Path(m).read_text(encoding="utf-8-sig") for m in margins),
     )
-    table = results.compute(period, settings).table
+    table = indices.compute(period, settings).table
     text = table.to_csv(index=False)
     if out:
         Path(out).write_text(text, encoding="utf-8")
@@ -240,10 +240,10 @@ def recompute_command(period_id, weighting, ci, level, trim, margins, out):
 def verify_publication_command(period_id: int):
     """Recompute a publication from stored data; exit 1 if any number differs."""
     period = db.session.get(SurveyPeriod, period_id)
-    publication = results.publication_of(period) if period else None
+    publication = publications.publication_of(period) if period else None
     if publication is None:
         raise click.ClickException(f"Period {period_id} has no publication.")
-    if not results.verify(publication):
+    if not publications.verify(publication):
         raise click.ClickException(
             "The recomputed results differ from the publication."
         )

@@ -109,8 +109,10 @@ class SurveyPeriod(db.Model):
         )
 
 
-class Response(db.Model):
-    """One submitted questionnaire; its answers are rows of Answer."""
+class SurveyResponse(db.Model):
+    """One submitted questionnaire, answers included (one row per response)."""
+
+    __tablename__ = "response"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))

@@ -13,12 +13,12 @@ from survey.models import (
     Counter,
     Dossier,
     PeriodTarget,
-    Response,
     SurveyPeriod,
+    SurveyResponse,
     Unit,
     User,
 )
-from survey.services import demo, results
+from survey.services import demo, indices, publications
 from tests.helpers import complete_answers, counter_path, served_form
 from tests.seed import OPEN_COUNTER_ID, PERIOD_ID
 
@@ -244,7 +244,7 @@ def test_exclude_needs_a_reason_and_is_audited(app, client, admin_client):
         == 302
     )
     with app.app_context():
-        assert db.session.get(Response, 1).status == "valid"
+        assert db.session.get(SurveyResponse, 1).status == "valid"
     audit_page = admin_client.get("/admin/audit?action=response").get_data(as_text=True)
     assert "response.exclude" in audit_page
     assert "response.restore" in audit_page
@@ -299,7 +299,7 @@ def test_results_table_sorts_and_unit_page_shows_the_published_trend(app, admin_
         db.session.commit()
         demo.add_synthetic_responses(earlier, 120, random.Random(9))
         admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
-        results.publish(earlier, results.Settings(), by=admin)
+        publications.publish(earlier, indices.Settings(), by=admin)
     by_name = admin_client.get(f"/admin/periods/{PERIOD_ID}/results?sort=name")
     text = by_name.get_data(as_text=True)
     assert text.index("Sở Tư pháp") < text.index("Xã Hòa Bình")

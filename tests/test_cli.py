@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Counter, Response, SurveyPeriod, Unit
-from survey.services import results
+from survey.models import Counter, SurveyPeriod, SurveyResponse, Unit
+from survey.services import publications
 
 
 def test_seed_demo_creates_a_working_province_once(app, runner):
@@ -26,16 +26,16 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
         ).all()
         assert [p.status for p in periods] == ["closed", "open"]
         previous, period = periods
-        assert results.publication_of(previous) is not None
-        assert results.verify(results.publication_of(previous))
+        assert publications.publication_of(previous) is not None
+        assert publications.verify(publications.publication_of(previous))
         count = db.session.scalar(
-            sa.select(sa.func.count(Response.id)).filter_by(period_id=period.id)
+            sa.select(sa.func.count(SurveyResponse.id)).filter_by(period_id=period.id)
         )
         assert count == 120
         per_unit = db.session.execute(
-            sa.select(Response.unit_id, sa.func.count())
+            sa.select(SurveyResponse.unit_id, sa.func.count())
             .filter_by(period_id=period.id)
-            .group_by(Response.unit_id)
+            .group_by(SurveyResponse.unit_id)
         ).all()
         assert len(per_unit) >= 8
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import analysis
 from analysis.cli import main as analysis_main
 from survey.extensions import db
-from survey.models import AuditEntry, Response, SurveyPeriod
-from survey.services import exports, results
+from survey.models import AuditEntry, SurveyPeriod, SurveyResponse
+from survey.services import exports, indices
 from tests.helpers import DEFINITION
 from tests.seed import OPEN_COUNTER_ID, OTHER_COUNTER_ID, PERIOD_ID, REVOKED_COUNTER_ID
 
@@ -48,7 +48,7 @@ def add_responses() -> None:
             )
             for code in items
         )
-        rows.append(Response(
+        rows.append(SurveyResponse(
             period_id=PERIOD_ID, unit_id=unit_id, counter_id=counter_id,
             channel="sample" if counter_id is None else "counter",
             field=None if number % 9 == 0 else "ho-tich",
@@ -66,7 +66,7 @@ def stored(app) -> dict[int, dict]:
     """The seeded app with responses; returns what was stored, by response id."""
     with app.app_context():
         add_responses()
-        query = sa.select(Response).order_by(Response.id)
+        query = sa.select(SurveyResponse).order_by(SurveyResponse.id)
         return {
             r.id: {"unit_id": r.unit_id, "answers": r.answers, "counter_id": r.counter_id,
                    "submitted_at": r.submitted_at, "field": r.field, "extra": dict(r.extra)}
@@ -248,8 +248,8 @@ def test_csv_feeds_python_m_analysis_indices(
     assert {"STP", "X-HB", analysis.ALL} <= set(overall.index)
     # The same numbers as the workspace computes from the database.
     with app.app_context():
-        computed = results.compute(
-            db.session.get(SurveyPeriod, PERIOD_ID), results.Settings()
+        computed = indices.compute(
+            db.session.get(SurveyPeriod, PERIOD_ID), indices.Settings()
         )
     web = computed.table[computed.table["indicator"] == analysis.OVERALL].set_index(
         "unit"
@@ -266,7 +266,7 @@ def test_sampled_responses_in_two_units_still_feed_analysis(
 ):
     with app.app_context():
         db.session.add_all(
-            Response(period_id=PERIOD_ID, unit_id=XHB, counter_id=None, channel="sample",
+            SurveyResponse(period_id=PERIOD_ID, unit_id=XHB, counter_id=None, channel="sample",
                      field="ho-tich", submission_key=f"sampled-{n}", answers="4" * 23,
                      form_served_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
                      submitted_at=datetime(2026, 3, 2, 2, 5, tzinfo=UTC))

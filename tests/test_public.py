@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Counter, PeriodStatus, Response, SurveyPeriod
+from survey.models import Counter, PeriodStatus, SurveyPeriod, SurveyResponse
 from survey.services import units
 from tests.helpers import (
     DEFINITION,
@@ -19,7 +19,7 @@ PATH = counter_path(OPEN_COUNTER_ID)
 
 def count(app) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count(Response.id)))
+        return db.session.scalar(sa.select(sa.func.count(SurveyResponse.id)))
 
 
 def submit(client, path=PATH, **overrides):
@@ -44,7 +44,7 @@ def test_submission_stores_one_response_with_all_answers(app, client):
     assert response.status_code == 303
     assert response.headers["Location"].endswith(PATH + "/cam-on")
     with app.app_context():
-        stored = db.session.scalars(sa.select(Response)).one()
+        stored = db.session.scalars(sa.select(SurveyResponse)).one()
         assert stored.channel == "counter"
         assert stored.field == "ho-tich"
         assert stored.counter_id == OPEN_COUNTER_ID
@@ -74,7 +74,7 @@ def test_retried_submission_is_stored_once(app, client):
 def test_no_opinion_is_stored_as_zero(app, client):
     submit(client, **{field_name("5.4"): "0"})
     with app.app_context():
-        stored = db.session.scalar(sa.select(Response.answers))
+        stored = db.session.scalar(sa.select(SurveyResponse.answers))
     assert DEFINITION.decode_answers(stored)["5.4"] == 0
     assert DEFINITION.decode_answers(stored)["5.3"] == 4
 
@@ -228,5 +228,5 @@ def test_no_raw_client_identifiers_are_stored(app, client):
         headers={"User-Agent": "UA-X"},
     )
     with app.app_context():
-        row = db.session.execute(sa.select(Response.__table__)).one()
+        row = db.session.execute(sa.select(SurveyResponse.__table__)).one()
     assert not any("203.0.113" in str(v) or "UA-X" in str(v) for v in row)

@@ -5,7 +5,7 @@ import redis
 import sqlalchemy as sa
 
 from survey.extensions import db, limiter
-from survey.models import Response
+from survey.models import SurveyResponse
 from tests.conftest import skip_or_fail
 from tests.helpers import complete_answers, counter_path, served_form
 from tests.seed import OPEN_COUNTER_ID
@@ -20,7 +20,7 @@ def post(client):
 
 def stored(app) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count(Response.id)))
+        return db.session.scalar(sa.select(sa.func.count(SurveyResponse.id)))
 
 
 def test_too_many_submissions_get_a_vietnamese_429(make_app):

@@ -9,7 +9,7 @@ from ..auth import admin_only
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Questionnaire, SurveyPeriod
-from ..services import periods, results, units
+from ..services import periods, publications, units
 from . import bp
 
 
@@ -23,7 +23,7 @@ def period_list():
     return render_template(
         "admin/period_list.html",
         periods=periods.all_periods(),
-        published=results.published_period_ids(),
+        published=publications.published_period_ids(),
     )
 
 

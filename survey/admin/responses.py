@@ -10,14 +10,14 @@ from forms.admin import ReasonForm
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Response, SurveyPeriod
+from ..models import SurveyPeriod, SurveyResponse
 from ..services import accounts, periods, review, units
 from ..services.questionnaires import definition_of
 from . import bp
 
 
-def get_response(response_id: int) -> Response:
-    response = db.session.get(Response, response_id) or abort(404)
+def get_response(response_id: int) -> SurveyResponse:
+    response = db.session.get(SurveyResponse, response_id) or abort(404)
     require_unit(response.unit_id)
     return response
 
@@ -99,7 +99,7 @@ def response_status(response_id: int, action: str):
     return render_detail(response, form), 422
 
 
-def render_detail(response: Response, form: ReasonForm):
+def render_detail(response: SurveyResponse, form: ReasonForm):
     period = db.session.get(SurveyPeriod, response.period_id)
     definition = definition_of(period.questionnaire)
     return render_template(

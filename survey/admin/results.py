@@ -9,7 +9,7 @@ from forms.admin import ResultsForm
 from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
-from ..services import accounts, results
+from ..services import accounts, indices, publications
 from . import bp
 from .periods import get_period
 
@@ -23,14 +23,14 @@ SORT_KEYS = {
 }
 
 
-def settings_from(form: ResultsForm) -> results.Settings:
+def settings_from(form: ResultsForm) -> indices.Settings:
     """Read method settings from the form (raking margins come as uploaded files)."""
     margins = tuple(
         f.read().decode("utf-8-sig") for f in request.files.getlist("margins") if f
     )
     margins = margins or tuple(request.form.getlist("margin_text"))
     trim = float(form.trim.data.replace(",", ".")) if form.trim.data else None
-    return results.Settings(
+    return indices.Settings(
         weighting=form.weighting.data,
         ci=form.ci.data,
         level=float(form.level.data),
@@ -50,7 +50,7 @@ def period_results(period_id: int):
             raise ServiceError(
                 "; ".join(str(e) for errors in form.errors.values() for e in errors)
             )
-        computed = results.compute(period, settings_from(form))
+        computed = indices.compute(period, settings_from(form))
     except (ServiceError, ValueError) as exc:
         error = str(exc)
     if computed is None:
@@ -59,9 +59,9 @@ def period_results(period_id: int):
             period=period,
             form=form,
             error=error,
-            publication=results.publication_of(period),
+            publication=publications.publication_of(period),
         ), 422 if error else 200
-    content = results.snapshot(computed)
+    content = publications.snapshot(computed)
     visible = accounts.visible_unit_ids(g.user)
     codes = (
         None if visible is None else {u.code for u in accounts.units_by_ids(visible)}
@@ -91,7 +91,7 @@ def period_results(period_id: int):
         summary=content["summary"],
         settings=computed.settings,
         error=None,
-        publication=results.publication_of(period),
+        publication=publications.publication_of(period),
         sort=sort,
     )
 
@@ -103,7 +103,7 @@ def unit_results(period_id: int, unit_code: str):
     require_unit(accounts.unit_id_of(unit_code))
     form = ResultsForm(request.args)
     try:
-        computed = results.compute(period, settings_from(form))
+        computed = indices.compute(period, settings_from(form))
     except ServiceError as exc:
         flash(str(exc))
         return redirect(url_for("admin.period_results", period_id=period.id))
@@ -112,7 +112,7 @@ def unit_results(period_id: int, unit_code: str):
     if mine.empty:
         abort(404)
     province = table[table["unit"] == analysis.ALL].set_index("indicator")
-    definition = results.definition_of(period.questionnaire)
+    definition = indices.definition_of(period.questionnaire)
     elements = [e.code for e in definition.elements]
     by_indicator = mine.set_index("indicator")
     chart = charts.element_bars(
@@ -120,14 +120,14 @@ def unit_results(period_id: int, unit_code: str):
         [by_indicator.loc[e, "estimate"] for e in elements],
         [province.loc[e, "estimate"] for e in elements],
     )
-    previous = results.versus_previous(computed)
+    previous = indices.versus_previous(computed)
     previous = (
         previous[previous["unit"] == unit_code].set_index("indicator")
         if len(previous)
         else previous
     )
     overall = by_indicator.loc[analysis.OVERALL]
-    points = results.published_trend(unit_code, period) + [(period.name, overall)]
+    points = publications.published_trend(unit_code, period) + [(period.name, overall)]
     trend = (
         charts.trend(
             [name for name, _ in points],
@@ -147,7 +147,7 @@ def unit_results(period_id: int, unit_code: str):
         province=province,
         definition=definition,
         chart=chart,
-        weakest=results.weakest_criteria(computed, unit_code),
+        weakest=indices.weakest_criteria(computed, unit_code),
         previous=previous,
         args=request.args,
     )
@@ -160,7 +160,7 @@ def period_publish(period_id: int):
     period = get_period(period_id)
     form = ResultsForm(request.form)
     try:
-        publication = results.publish(period, settings_from(form), by=g.user)
+        publication = publications.publish(period, settings_from(form), by=g.user)
     except (ServiceError, ValueError) as exc:
         flash(_("Không công bố được: %(reason)s", reason=exc))
         return redirect(url_for("admin.period_results", period_id=period.id))

@@ -12,13 +12,13 @@ from ..models import (
     Channel,
     Counter,
     Dossier,
-    Response,
     Role,
     SurveyPeriod,
+    SurveyResponse,
     Unit,
     User,
 )
-from . import accounts, periods, results, units
+from . import accounts, indices, periods, publications, units
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
 DEMO_UNITS = """code,name,level,parent_code
@@ -80,7 +80,7 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
         add_synthetic_responses(previous, responses, rng, improvement=-0.15)
         periods.close_period(previous)
         admin = db.session.scalar(sa.select(User).filter_by(role=Role.ADMIN).limit(1))
-        results.publish(previous, results.Settings(weighting="volume"), by=admin)
+        publications.publish(previous, indices.Settings(weighting="volume"), by=admin)
     period = periods.create_period(
         demo_period_name(),
         this_quarter,
@@ -168,7 +168,7 @@ def add_synthetic_responses(
             minutes=rng.randrange(0, 540)
         )
         rows.append(
-            Response(
+            SurveyResponse(
                 period_id=period.id,
                 unit_id=counter.unit_id,
                 counter_id=counter.id,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from ..extensions import db
-from ..models import Response, SurveyPeriod, Unit, User
+from ..models import SurveyPeriod, SurveyResponse, Unit, User
 from . import audit
 from .questionnaires import definition_of
 
@@ -69,25 +69,25 @@ def export_rows(
     """
     query = (
         sa.select(
-            Response.id,
-            Response.unit_id,
-            Response.counter_id,
-            Response.status,
-            Response.channel,
-            Response.field,
-            Response.submitted_at,
-            Response.answers,
-            Response.extra["gender"].as_string(),
-            Response.extra["age_group"].as_string(),
+            SurveyResponse.id,
+            SurveyResponse.unit_id,
+            SurveyResponse.counter_id,
+            SurveyResponse.status,
+            SurveyResponse.channel,
+            SurveyResponse.field,
+            SurveyResponse.submitted_at,
+            SurveyResponse.answers,
+            SurveyResponse.extra["gender"].as_string(),
+            SurveyResponse.extra["age_group"].as_string(),
         )
-        .where(Response.period_id == period.id)
-        .order_by(Response.id)
+        .where(SurveyResponse.period_id == period.id)
+        .order_by(SurveyResponse.id)
         .limit(CHUNK)
     )
     if only_valid:
-        query = query.where(Response.status == "valid")
+        query = query.where(SurveyResponse.status == "valid")
     if visible_unit_ids is not None:
-        query = query.where(Response.unit_id.in_(sorted(visible_unit_ids)))
+        query = query.where(SurveyResponse.unit_id.in_(sorted(visible_unit_ids)))
     return _read_rows(query)
 
 
@@ -96,7 +96,8 @@ def _read_rows(query: sa.Select) -> Iterator[list]:
     last_id, count = 0, CHUNK
     while count == CHUNK:
         result = db.session.execute(
-            query.where(Response.id > last_id), execution_options={"yield_per": FETCH}
+            query.where(SurveyResponse.id > last_id),
+            execution_options={"yield_per": FETCH},
         )
         count = 0
         try:

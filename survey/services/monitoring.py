@@ -6,7 +6,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import PeriodTarget, Response, SurveyPeriod, Unit
+from ..models import PeriodTarget, SurveyPeriod, SurveyResponse, Unit
 from . import register
 
 
@@ -34,17 +34,17 @@ def unit_progress(
 ) -> list[UnitProgress]:
     """Return one row per unit with responses, a target or dossiers in the period."""
     flagged = sa.func.sum(
-        sa.case((sa.cast(Response.flags, sa.String) != "[]", 1), else_=0)
+        sa.case((sa.cast(SurveyResponse.flags, sa.String) != "[]", 1), else_=0)
     )
     counts = db.session.execute(
         sa.select(
-            Response.unit_id,
-            sa.func.sum(sa.case((Response.status == "valid", 1), else_=0)),
-            sa.func.sum(sa.case((Response.status == "excluded", 1), else_=0)),
+            SurveyResponse.unit_id,
+            sa.func.sum(sa.case((SurveyResponse.status == "valid", 1), else_=0)),
+            sa.func.sum(sa.case((SurveyResponse.status == "excluded", 1), else_=0)),
             flagged,
         )
-        .where(Response.period_id == period.id)
-        .group_by(Response.unit_id)
+        .where(SurveyResponse.period_id == period.id)
+        .group_by(SurveyResponse.unit_id)
     ).all()
     by_unit = {
         unit_id: (valid, excluded, flags) for unit_id, valid, excluded, flags in counts
@@ -79,17 +79,19 @@ def responses_per_day(
 ) -> list[tuple[date, int]]:
     """Valid responses per calendar day in Vietnam (UTC+7)."""
     if db.engine.dialect.name == "postgresql":
-        day = sa.func.date(sa.func.timezone("Asia/Ho_Chi_Minh", Response.submitted_at))
+        day = sa.func.date(
+            sa.func.timezone("Asia/Ho_Chi_Minh", SurveyResponse.submitted_at)
+        )
     else:
-        day = sa.func.date(Response.submitted_at, "+7 hours")
+        day = sa.func.date(SurveyResponse.submitted_at, "+7 hours")
     query = (
         sa.select(day, sa.func.count())
-        .where(Response.period_id == period.id, Response.status == "valid")
+        .where(SurveyResponse.period_id == period.id, SurveyResponse.status == "valid")
         .group_by(day)
         .order_by(day)
     )
     if visible is not None:
-        query = query.where(Response.unit_id.in_(visible))
+        query = query.where(SurveyResponse.unit_id.in_(visible))
     return [
         (d if isinstance(d, date) else date.fromisoformat(d), n)
         for d, n in db.session.execute(query).all()

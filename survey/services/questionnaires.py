@@ -7,7 +7,7 @@ from flask import current_app
 
 from ..errors import Conflict
 from ..extensions import db
-from ..models import Questionnaire, Response, SurveyPeriod
+from ..models import Questionnaire, SurveyPeriod, SurveyResponse
 from ..questionnaires import Questionnaire as Definition
 from ..questionnaires import content_hash, load_file, parse_questionnaire
 
@@ -60,8 +60,8 @@ def sync_questionnaires(directory: str | None = None) -> list[str]:
 
 def has_responses(questionnaire: Questionnaire) -> bool:
     query = (
-        sa.select(Response.id)
-        .join(SurveyPeriod, Response.period_id == SurveyPeriod.id)
+        sa.select(SurveyResponse.id)
+        .join(SurveyPeriod, SurveyResponse.period_id == SurveyPeriod.id)
         .where(SurveyPeriod.questionnaire_id == questionnaire.id)
         .limit(1)
     )

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import tokens
 from ..errors import Conflict, ServiceError
 from ..extensions import db
-from ..models import NO_OPINION, Channel, Counter, Response, SurveyPeriod, utcnow
+from ..models import NO_OPINION, Channel, Counter, SurveyPeriod, SurveyResponse, utcnow
 from ..questionnaires import Questionnaire
 from . import periods, units
 from .questionnaires import definition_of
@@ -22,7 +22,9 @@ CounterLike = Counter | units.CounterRef
 PeriodLike = SurveyPeriod | periods.PeriodRef
 
 # The hot path skips the ORM unit of work: one prebuilt Core INSERT per response.
-_INSERT_RESPONSE = Response.__table__.insert().returning(Response.__table__.c.id)
+_INSERT_RESPONSE = SurveyResponse.__table__.insert().returning(
+    SurveyResponse.__table__.c.id
+)
 
 
 class InvalidSubmission(ServiceError):
@@ -146,4 +148,6 @@ def record_response(
 
 
 def _by_key(nonce: str) -> int | None:
-    return db.session.scalar(sa.select(Response.id).filter_by(submission_key=nonce))
+    return db.session.scalar(
+        sa.select(SurveyResponse.id).filter_by(submission_key=nonce)
+    )

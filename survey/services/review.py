@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Response, User, utcnow
+from ..models import SurveyResponse, User, utcnow
 from . import audit
 
 PAGE_SIZE = 50
@@ -31,22 +31,24 @@ def page(
     *,
     before_id: int | None = None,
     visible: set[int] | None = None,
-) -> tuple[list[Response], int | None]:
+) -> tuple[list[SurveyResponse], int | None]:
     """Return one page of responses, newest first, and the id to continue from.
 
     Keyset pagination on (period_id, id): each page costs the same at a million rows.
     """
-    query = sa.select(Response).where(Response.period_id == filters.period_id)
+    query = sa.select(SurveyResponse).where(
+        SurveyResponse.period_id == filters.period_id
+    )
     for column, value in (
-        (Response.unit_id, filters.unit_id),
-        (Response.counter_id, filters.counter_id),
-        (Response.field, filters.field),
-        (Response.status, filters.status),
+        (SurveyResponse.unit_id, filters.unit_id),
+        (SurveyResponse.counter_id, filters.counter_id),
+        (SurveyResponse.field, filters.field),
+        (SurveyResponse.status, filters.status),
     ):
         if value:
             query = query.where(column == value)
     if filters.flagged:
-        query = query.where(sa.cast(Response.flags, sa.String) != "[]")
+        query = query.where(sa.cast(SurveyResponse.flags, sa.String) != "[]")
     days = _submitted_between(filters)
     if days is not None:
         # Bound the id range too: ordering by id with only a date condition would make the
@@ -54,8 +56,8 @@ def page(
         # day's ids come from the (period, submitted_at, id) index; MATERIALIZED keeps
         # PostgreSQL from turning min/max into that same walk along the primary key.
         day_ids = (
-            sa.select(Response.id)
-            .where(Response.period_id == filters.period_id, days)
+            sa.select(SurveyResponse.id)
+            .where(SurveyResponse.period_id == filters.period_id, days)
             .cte("day_ids")
             .prefix_with("MATERIALIZED", dialect="postgresql")
         )
@@ -63,13 +65,15 @@ def page(
         low, high = db.session.execute(bounds).one()
         if low is None:
             return [], None
-        query = query.where(days, Response.id.between(low, high))
+        query = query.where(days, SurveyResponse.id.between(low, high))
     if visible is not None:
-        query = query.where(Response.unit_id.in_(visible))
+        query = query.where(SurveyResponse.unit_id.in_(visible))
     if before_id:
-        query = query.where(Response.id < before_id)
+        query = query.where(SurveyResponse.id < before_id)
     rows = list(
-        db.session.scalars(query.order_by(Response.id.desc()).limit(PAGE_SIZE + 1))
+        db.session.scalars(
+            query.order_by(SurveyResponse.id.desc()).limit(PAGE_SIZE + 1)
+        )
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -81,15 +85,16 @@ def _submitted_between(filters: ResponseFilter):
     conditions = []
     if filters.day_from:
         conditions.append(
-            Response.submitted_at >= datetime.combine(filters.day_from, time(), VN)
+            SurveyResponse.submitted_at
+            >= datetime.combine(filters.day_from, time(), VN)
         )
     if filters.day_to:
         end = datetime.combine(filters.day_to + timedelta(days=1), time(), VN)
-        conditions.append(Response.submitted_at < end)
+        conditions.append(SurveyResponse.submitted_at < end)
     return sa.and_(*conditions) if conditions else None
 
 
-def set_status(response: Response, status: str, reason: str, *, by: User) -> None:
+def set_status(response: SurveyResponse, status: str, reason: str, *, by: User) -> None:
     """Exclude a response from the statistics, or restore it; the reason is mandatory.
 
     :raise ServiceError: without a reason, or if the status would not change.

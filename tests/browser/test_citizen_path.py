@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Response
+from survey.models import SurveyResponse
 from tests.browser.conftest import screenshot
 from tests.helpers import counter_path, logged_in
 from tests.seed import OPEN_COUNTER_ID
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def responses_stored(app) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count(Response.id)))
+        return db.session.scalar(sa.select(sa.func.count(SurveyResponse.id)))
 
 
 def test_scan_answer_submit_and_replay(app, live_server, phone, backend):

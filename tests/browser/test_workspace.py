@@ -10,7 +10,7 @@ import pytest
 
 from survey.extensions import db
 from survey.models import SurveyPeriod
-from survey.services import demo, results
+from survey.services import demo, publications
 from tests.browser.conftest import screenshot
 from tests.seed import PASSWORD, PERIOD_ID
 
@@ -70,9 +70,11 @@ def test_analyst_publishes_and_the_public_downloads(
         sheet = openpyxl.load_workbook(workbook, read_only=True).active
         rows = sheet.max_row
     with app.app_context():
-        publication = results.publication_of(db.session.get(SurveyPeriod, PERIOD_ID))
+        publication = publications.publication_of(
+            db.session.get(SurveyPeriod, PERIOD_ID)
+        )
         assert rows == len(publication.results) + 1
-        assert results.verify(publication)
+        assert publications.verify(publication)
 
     phone = browser.new_context(
         viewport={"width": 360, "height": 740}, java_script_enabled=False

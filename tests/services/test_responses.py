@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from survey import tokens
 from survey.extensions import db
-from survey.models import Counter, PeriodStatus, Response, SurveyPeriod
+from survey.models import Counter, PeriodStatus, SurveyPeriod, SurveyResponse
 from survey.services import responses
 from tests.helpers import DEFINITION
 from tests.seed import OPEN_COUNTER_ID, OTHER_COUNTER_ID, PERIOD_ID
@@ -30,7 +30,7 @@ def counter_and_period(app_ctx):
 
 
 def stored() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Response.id)))
+    return db.session.scalar(sa.select(sa.func.count(SurveyResponse.id)))
 
 
 def test_record_is_idempotent_per_key(counter_and_period):
@@ -143,7 +143,7 @@ def test_concurrent_retries_store_one_response(app, backend):
         thread.join()
     with app.app_context():
         assert stored() == 1
-        assert db.session.scalar(sa.select(Response.answers)) == "4" * 23
+        assert db.session.scalar(sa.select(SurveyResponse.answers)) == "4" * 23
     created = [o for o in outcomes if o[1] is True]
     assert len(created) == 1
     if backend == "postgresql":

@@ -12,8 +12,15 @@ import sqlalchemy as sa
 import analysis
 from survey.errors import Conflict
 from survey.extensions import db
-from survey.models import Dossier, PeriodStatus, Response, SurveyPeriod, Unit, User
-from survey.services import demo, results, review
+from survey.models import (
+    Dossier,
+    PeriodStatus,
+    SurveyPeriod,
+    SurveyResponse,
+    Unit,
+    User,
+)
+from survey.services import demo, indices, publications, review
 from tests.helpers import DEFINITION
 from tests.seed import PERIOD_ID
 
@@ -34,9 +41,9 @@ def admin(app_ctx):
 
 def decoded(period) -> pd.DataFrame:
     rows = db.session.execute(
-        sa.select(Response.answers, Unit.code, Response.field)
-        .join(Unit, Unit.id == Response.unit_id)
-        .where(Response.period_id == period.id, Response.status == "valid")
+        sa.select(SurveyResponse.answers, Unit.code, SurveyResponse.field)
+        .join(Unit, Unit.id == SurveyResponse.unit_id)
+        .where(SurveyResponse.period_id == period.id, SurveyResponse.status == "valid")
     ).all()
     frame = pd.DataFrame(
         [DEFINITION.decode_answers(a) | {"unit": u, "field": f} for a, u, f in rows]
@@ -49,7 +56,7 @@ def row(table, unit, indicator):
 
 
 def test_unweighted_index_is_the_share_of_4_and_5(period):
-    table = results.compute(period, results.Settings()).table
+    table = indices.compute(period, indices.Settings()).table
     frame = decoded(period)
     for code in ("1.1", "5.4"):
         answered = frame[code].dropna()
@@ -95,7 +102,7 @@ def test_volume_weights_make_units_count_by_their_dossiers(period):
     fields = sorted(set(frame["field"]))
     counts = {("STP", f): 900 for f in fields} | {("X-HB", f): 100 for f in fields}
     add_register(period, counts)
-    table = results.compute(period, results.Settings(weighting="volume")).table
+    table = indices.compute(period, indices.Settings(weighting="volume")).table
     # Post-stratified ratio: sum over cells of N_c * (satisfied / answered within the cell).
     cells = frame.dropna(subset=["1.1"]).groupby(["unit", "field"])["1.1"]
     share = cells.apply(lambda s: (s >= 4).mean())
@@ -111,30 +118,30 @@ def test_volume_weights_make_units_count_by_their_dossiers(period):
     assert row(table, analysis.ALL, "1.1")["estimate"] == pytest.approx(
         expected, rel=1e-10
     )
-    unweighted = results.compute(period, results.Settings()).table
+    unweighted = indices.compute(period, indices.Settings()).table
     assert row(table, "STP", "1.1")["estimate"] == pytest.approx(
         row(unweighted, "STP", "1.1")["estimate"], abs=15
     )
 
 
 def test_volume_weights_need_the_register(period):
-    with pytest.raises(results.ResultsError, match="Không có hồ sơ"):
-        results.compute(period, results.Settings(weighting="volume"))
+    with pytest.raises(indices.ResultsError, match="Không có hồ sơ"):
+        indices.compute(period, indices.Settings(weighting="volume"))
 
 
 def test_raking_to_gender_margins(period):
-    frame = results.response_frame(period)
+    frame = indices.response_frame(period)
     margin = pd.DataFrame({"gender": ["nam", "nu"], "population": [3000, 7000]})
-    settings = results.Settings(weighting="rake", margins=(margin.to_csv(index=False),))
-    computed = results.compute(period, settings)
+    settings = indices.Settings(weighting="rake", margins=(margin.to_csv(index=False),))
+    computed = indices.compute(period, settings)
     assert computed.weights["kish_deff"] > 1
     assert set(frame["gender"]) == {"nam", "nu"}
 
 
 def test_raking_margin_with_unknown_column_is_refused(period):
     margin = "religion,population\nx,5\n"
-    with pytest.raises(results.ResultsError, match="religion"):
-        results.compute(period, results.Settings(weighting="rake", margins=(margin,)))
+    with pytest.raises(indices.ResultsError, match="religion"):
+        indices.compute(period, indices.Settings(weighting="rake", margins=(margin,)))
 
 
 @pytest.mark.parametrize(
@@ -148,8 +155,8 @@ def test_raking_margin_with_unknown_column_is_refused(period):
     ],
 )
 def test_invalid_settings_are_refused(bad):
-    with pytest.raises(results.ResultsError):
-        results.Settings(**bad)
+    with pytest.raises(indices.ResultsError):
+        indices.Settings(**bad)
 
 
 def close(period):
@@ -159,40 +166,40 @@ def close(period):
 
 def test_only_closed_periods_are_published_and_only_once(period, admin):
     with pytest.raises(Conflict):
-        results.publish(period, results.Settings(), by=admin)
+        publications.publish(period, indices.Settings(), by=admin)
     close(period)
-    results.publish(period, results.Settings(), by=admin)
+    publications.publish(period, indices.Settings(), by=admin)
     with pytest.raises(Conflict, match="đã được công bố"):
-        results.publish(period, results.Settings(), by=admin)
+        publications.publish(period, indices.Settings(), by=admin)
 
 
 def test_publication_reproduces_every_number_after_later_exclusions(period, admin):
     close(period)
-    publication = results.publish(
-        period, results.Settings(ci="logit", level=0.9), by=admin
+    publication = publications.publish(
+        period, indices.Settings(ci="logit", level=0.9), by=admin
     )
     assert len(publication.response_ids) == 240
-    later = db.session.get(Response, publication.response_ids[0])
+    later = db.session.get(SurveyResponse, publication.response_ids[0])
     review.set_status(later, "excluded", "phát hiện sau khi công bố", by=admin)
-    assert results.verify(publication)
-    now = results.compute(period, results.Settings(ci="logit", level=0.9))
+    assert publications.verify(publication)
+    now = indices.compute(period, indices.Settings(ci="logit", level=0.9))
     assert len(now.response_ids) == 239  # new computations see the exclusion
 
 
 def test_a_tampered_publication_is_detected(period, admin):
     close(period)
-    publication = results.publish(period, results.Settings(), by=admin)
+    publication = publications.publish(period, indices.Settings(), by=admin)
     publication.results = [
         dict(r, estimate=(r["estimate"] or 0) + 1e-9) if i == 0 else r
         for i, r in enumerate(publication.results)
     ]
     db.session.commit()
-    assert not results.verify(publication)
+    assert not publications.verify(publication)
 
 
 def test_public_page_and_downloads_match_the_publication(app, period, admin):
     close(period)
-    publication = results.publish(period, results.Settings(), by=admin)
+    publication = publications.publish(period, indices.Settings(), by=admin)
     stored = pd.DataFrame(publication.results)
     client = app.test_client()
     page = client.get(f"/results/{period.id}").get_data(as_text=True)

@@ -6,7 +6,7 @@ from datetime import UTC, timedelta, timezone
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Response, SurveyPeriod
+from survey.models import SurveyPeriod, SurveyResponse
 from survey.services import demo, review
 from tests.seed import PERIOD_ID
 
@@ -36,7 +36,9 @@ def test_day_filter_returns_exactly_that_days_responses(app_ctx):
         db.session.get(SurveyPeriod, PERIOD_ID), 200, random.Random(4)
     )
     stamps = dict(
-        db.session.execute(sa.select(Response.id, Response.submitted_at)).all()
+        db.session.execute(
+            sa.select(SurveyResponse.id, SurveyResponse.submitted_at)
+        ).all()
     )
     local_day = {
         i: (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(VN).date()

@@ -9,21 +9,21 @@ import analysis
 from . import charts
 from .extensions import db
 from .models import SurveyPeriod
-from .services import results
+from .services import publications
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 
 def get_publication(period_id: int):
     period = db.session.get(SurveyPeriod, period_id) or abort(404)
-    return results.publication_of(period) or abort(404)
+    return publications.publication_of(period) or abort(404)
 
 
 @bp.get("/")
 def publication_list():
     """List published periods."""
     return render_template(
-        "results/list.html", publications=results.public_publications()
+        "results/list.html", publications=publications.public_publications()
     )
 
 
@@ -56,7 +56,7 @@ def publication(period_id: int):
 def publication_download(period_id: int, fmt: str):
     """Download the published table (every unit and indicator) as CSV or XLSX."""
     published = get_publication(period_id)
-    body = results.export_table(published.results, fmt)
+    body = publications.export_table(published.results, fmt)
     mimetype = (
         "text/csv"
         if fmt == "csv"
