@@ -2,19 +2,17 @@
 
 import enum
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import clock
+from .clock import UtcDateTime
 from .extensions import db
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_nonce() -> str:
@@ -40,7 +38,7 @@ class Unit(db.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.valid_to is None or self.valid_to >= date.today()
+        return self.valid_to is None or self.valid_to >= clock.today()
 
 
 class Counter(db.Model):
@@ -51,9 +49,7 @@ class Counter(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     # Part of the signed token: a new nonce revokes every printed poster of this counter.
     token_nonce: Mapped[str] = mapped_column(sa.String(24), default=new_nonce)
-    token_rotated_at: Mapped[datetime | None] = mapped_column(
-        sa.DateTime(timezone=True)
-    )
+    token_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     is_active: Mapped[bool] = mapped_column(default=True)
 
     unit: Mapped[Unit] = relationship(back_populates="counters")
@@ -68,9 +64,7 @@ class Questionnaire(db.Model):
     # Deferred: requests need only the hash to find the parsed definition in the cache.
     content: Mapped[str] = mapped_column(sa.Text, deferred=True)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
-    loaded_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow
-    )
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
 
 
 class PeriodStatus(enum.StrEnum):
@@ -94,8 +88,8 @@ class SurveyPeriod(db.Model):
     questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire.id"))
     channels: Mapped[str] = mapped_column(sa.String(40), default=Channel.COUNTER.value)
     status: Mapped[str] = mapped_column(sa.String(10), default=PeriodStatus.DRAFT.value)
-    opened_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     questionnaire: Mapped[Questionnaire] = relationship()
 
@@ -123,10 +117,8 @@ class SurveyResponse(db.Model):
     # The nonce of the signed key handed out with the form: a retried or doubled
     # submission carries the same nonce and the unique constraint keeps one row.
     submission_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
-    form_served_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    submitted_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow
-    )
+    form_served_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
     # Salted hashes only: never a raw IP address or user agent.
     network_hash: Mapped[str | None] = mapped_column(sa.String(32))
     device_hash: Mapped[str | None] = mapped_column(sa.String(32))
@@ -138,7 +130,7 @@ class SurveyResponse(db.Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="valid")
     status_reason: Mapped[str | None] = mapped_column(sa.String(300))
     status_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    status_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Integrity flags raised by checks (e.g. "fast", "device-repeat"), for the review queue.
     flags: Mapped[list] = mapped_column(sa.JSON, default=list)
 
@@ -168,10 +160,8 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(sa.String(20))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow
-    )
-    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     unit: Mapped[Unit | None] = relationship()
 
@@ -180,9 +170,7 @@ class AuditEntry(db.Model):
     """One admin action: who, what, when, and the record before and after."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, index=True
-    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now, index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(sa.String(60), index=True)
     target_type: Mapped[str | None] = mapped_column(sa.String(40))
@@ -224,9 +212,7 @@ class Publication(db.Model):
     period_id: Mapped[int] = mapped_column(
         sa.ForeignKey("survey_period.id"), unique=True
     )
-    published_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow
-    )
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     questionnaire_code: Mapped[str] = mapped_column(sa.String(40))
     settings: Mapped[dict] = mapped_column(sa.JSON)

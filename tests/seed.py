@@ -1,9 +1,10 @@
 """Fixed test data: a small province with an open period (flaskr's data.sql, as code)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from werkzeug.security import generate_password_hash
 
+from survey import clock
 from survey.extensions import db
 from survey.models import Counter, PeriodStatus, Role, SurveyPeriod, Unit, User
 from survey.services.questionnaires import get_questionnaire, sync_questionnaires
@@ -45,7 +46,7 @@ def seed() -> None:
             ),
         ]
     )
-    today = date.today()
+    today = clock.today()
     db.session.add(
         SurveyPeriod(
             name="Đợt thử",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 import analysis
 from analysis.cli import main as analysis_main
+from survey import clock
 from survey.extensions import db
 from survey.models import AuditEntry, SurveyPeriod, SurveyResponse
 from survey.services import exports, indices
@@ -81,7 +82,7 @@ def read_csv(body: bytes) -> list[dict[str, str]]:
 
 def vietnam_day(moment: datetime) -> str:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(exports.VN).strftime("%Y%m%d")
+    return moment.astimezone(clock.VIETNAM).strftime("%Y%m%d")
 
 
 def test_csv_columns_and_values_round_trip(stored, admin_client):

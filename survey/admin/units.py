@@ -1,13 +1,12 @@
 """The unit tree: view, create, edit, deactivate, import, export, restructure."""
 
-from datetime import date
-
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from forms.admin import CsvUploadForm, RestructureForm, UnitForm, choices
 
+from .. import clock
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..extensions import db
@@ -56,7 +55,7 @@ def unit_list():
         tree=tree,
         levels=LEVEL_LABELS,
         import_form=CsvUploadForm(),
-        today=date.today(),
+        today=clock.today(),
     )
 
 
@@ -99,7 +98,7 @@ def save(unit: Unit | None):
 def unit_deactivate(unit_id: int):
     """End a unit's validity today; its history stays."""
     unit = get_unit(unit_id)
-    units.deactivate_unit(unit, date.today(), by=g.user)
+    units.deactivate_unit(unit, clock.today(), by=g.user)
     flash(_("Đã ngừng hoạt động %(name)s.", name=unit.name))
     return redirect(url_for("admin.unit_list"))
 

@@ -3,9 +3,10 @@
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Role, Unit, User, utcnow
+from ..models import Role, Unit, User
 from . import audit
 
 MIN_PASSWORD = 10
@@ -62,7 +63,7 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password):
         return None
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     audit.record("user.login", user, by=user)
     db.session.commit()
     return user

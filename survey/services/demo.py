@@ -2,10 +2,11 @@
 
 import random
 import secrets
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from .. import clock
 from ..extensions import db
 from ..models import (
     NO_OPINION,
@@ -34,7 +35,6 @@ X-TANPHU,Xã Tân Phú,commune,DEMO
 X-SONGDA,Xã Sông Đà,commune,DEMO
 """
 COUNTER_NAMES = ("Quầy 1 – Tiếp nhận hồ sơ", "Quầy 2 – Trả kết quả", "Quầy 3 – Đất đai")
-VN = timezone(timedelta(hours=7))
 DEMO_USERS = (
     ("admin", "demo-admin-2026", Role.ADMIN, None),
     ("stp", "demo-unit-2026", Role.UNIT_HEAD, "STP"),
@@ -66,7 +66,7 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
             unit = units.get_unit(unit_code) if unit_code else None
             accounts.create_user(username, password, role, unit)
     questionnaire = get_questionnaire("sipas-2640")
-    this_quarter = quarter_start(date.today())
+    this_quarter = quarter_start(clock.today())
     last_quarter = quarter_start(this_quarter - timedelta(days=1))
     if responses:
         previous = periods.create_period(
@@ -90,7 +90,7 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     )
     periods.open_period(period)
     if responses:
-        add_dossiers(this_quarter, date.today(), 6 * responses, rng)
+        add_dossiers(this_quarter, clock.today(), 6 * responses, rng)
         add_synthetic_responses(period, responses, rng)
     return period
 
@@ -132,7 +132,7 @@ def add_dossiers(first: date, last: date, count: int, rng: random.Random) -> Non
 
 
 def demo_period_name(day: date | None = None) -> str:
-    day = day or date.today()
+    day = day or clock.today()
     return f"Quý {(day.month - 1) // 3 + 1}/{day.year}"
 
 
@@ -148,7 +148,7 @@ def add_synthetic_responses(
         for u in sorted({c.unit_id for c in counters})
     }
     fields = [o.code for o in definition.question("field").options]
-    last = min(period.ends_on, datetime.now(VN).date())
+    last = min(period.ends_on, clock.today())
     span = (last - period.starts_on).days
     rows = []
     for _ in range(count):
@@ -164,9 +164,9 @@ def add_synthetic_responses(
                 )
         day = last - timedelta(days=rng.randrange(0, min(span, 45) + 1))
         # Opening hours in Vietnam, stored in UTC like every timestamp (SQLite keeps no zone).
-        served = datetime.combine(day, time(7, 30), VN).astimezone(UTC) + timedelta(
-            minutes=rng.randrange(0, 540)
-        )
+        served = datetime.combine(day, time(7, 30), clock.VIETNAM).astimezone(
+            UTC
+        ) + timedelta(minutes=rng.randrange(0, 540))
         rows.append(
             SurveyResponse(
                 period_id=period.id,

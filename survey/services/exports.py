@@ -10,19 +10,19 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from itertools import islice
 
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from .. import clock
 from ..extensions import db
 from ..models import SurveyPeriod, SurveyResponse, Unit, User
 from . import audit
 from .questionnaires import definition_of
 
 FORMATS = ("csv", "xlsx")
-VN = timezone(timedelta(hours=7))
 BASE_COLUMNS = (
     "id",
     "unit",
@@ -105,9 +105,7 @@ def _read_rows(query: sa.Select) -> Iterator[list]:
                 (last_id, unit_id, counter_id, status, channel, field, submitted,
                  answers, gender, age_group) = record  # fmt: skip
                 count += 1
-                if submitted.tzinfo is None:  # SQLite keeps UTC without the zone
-                    submitted = submitted.replace(tzinfo=UTC)
-                stamp = submitted.astimezone(VN).isoformat(timespec="seconds")
+                stamp = clock.local(submitted).isoformat(timespec="seconds")
                 code = codes[unit_id]
                 psu = (
                     f"{counter_id}:{stamp[:10].replace('-', '')}"

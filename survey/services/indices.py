@@ -7,7 +7,6 @@ settings, and returns the tables that the pages and publications show.
 
 import io
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ import analysis
 from analysis.compare import compare_to_parent, rank_intervals
 from analysis.weights import post_stratify, rake, trim_weights
 
+from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import SurveyPeriod, SurveyResponse, Unit
@@ -31,7 +31,6 @@ PEER_BLOCKS = {
     "special_zone": "Xã",
     "district": "Huyện",
 }
-VN = timezone(timedelta(hours=7))
 
 
 class ResultsError(ServiceError):
@@ -131,7 +130,7 @@ def response_frame(
         frame[code] = matrix[:, position]
     days = (
         pd.to_datetime(frame["submitted_at"], utc=True)
-        .dt.tz_convert(VN)
+        .dt.tz_convert(clock.VIETNAM)
         .dt.strftime("%Y%m%d")
     )
     # PSU: counter × day (answers given at one desk on one day are alike); a response

@@ -5,6 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from .. import clock
 from ..errors import Conflict, ServiceError
 from ..extensions import db
 from ..models import (
@@ -13,7 +14,6 @@ from ..models import (
     PeriodTarget,
     Questionnaire,
     SurveyPeriod,
-    utcnow,
 )
 from . import audit, register
 
@@ -72,7 +72,7 @@ def open_period(period: SurveyPeriod, *, by=None) -> None:
     """
     if period.status != PeriodStatus.DRAFT:
         raise PeriodStateError("Only a draft period can be opened.")
-    period.status, period.opened_at = PeriodStatus.OPEN.value, utcnow()
+    period.status, period.opened_at = PeriodStatus.OPEN.value, clock.now()
     audit.record(
         "period.open",
         period,
@@ -90,7 +90,7 @@ def close_period(period: SurveyPeriod, *, by=None) -> None:
     """
     if period.status != PeriodStatus.OPEN:
         raise PeriodStateError("Only an open period can be closed.")
-    period.status, period.closed_at = PeriodStatus.CLOSED.value, utcnow()
+    period.status, period.closed_at = PeriodStatus.CLOSED.value, clock.now()
     audit.record(
         "period.close",
         period,
@@ -150,7 +150,7 @@ class PeriodRef:
 
 def period_collecting(channel: str, day: date | None = None) -> PeriodRef | None:
     """Return the open period that collects responses through a channel today."""
-    rows = db.session.execute(_OPEN_PERIODS_ON, {"day": day or date.today()})
+    rows = db.session.execute(_OPEN_PERIODS_ON, {"day": day or clock.today()})
     for *period, channels, q_id, q_code, q_hash in rows:
         if channel in channels.split(","):
             return PeriodRef(*period, QuestionnaireRef(q_id, q_code, q_hash))

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import tokens
+from .. import clock, tokens
 from ..errors import Conflict, ServiceError
 from ..extensions import db
-from ..models import NO_OPINION, Channel, Counter, SurveyPeriod, SurveyResponse, utcnow
+from ..models import NO_OPINION, Channel, Counter, SurveyPeriod, SurveyResponse
 from ..questionnaires import Questionnaire
 from . import periods, units
 from .questionnaires import definition_of
@@ -115,7 +115,7 @@ def record_response(
         raise InvalidSubmission(
             "Phiếu đã hết hạn hoặc không hợp lệ. Vui lòng quét lại mã QR."
         )
-    if not period.is_open_on(date.today()):
+    if not period.is_open_on(clock.today()):
         raise PeriodNotOpen("Đợt khảo sát đã kết thúc; phiếu không được ghi nhận.")
     definition = definition_of(period.questionnaire)
     check_answers(definition, submission)
@@ -127,7 +127,7 @@ def record_response(
         field=submission.field,
         submission_key=signed.nonce,
         form_served_at=signed.served_at,
-        submitted_at=utcnow(),
+        submitted_at=clock.now(),
         network_hash=signals.network_hash,
         device_hash=signals.device_hash,
         answers=definition.encode_answers(submission.scale),

@@ -1,17 +1,17 @@
 """Reviewing responses: browse quickly at any volume, exclude and restore with a reason."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 
 import sqlalchemy as sa
 
+from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import SurveyResponse, User, utcnow
+from ..models import SurveyResponse, User
 from . import audit
 
 PAGE_SIZE = 50
-VN = timezone(timedelta(hours=7))
 
 
 @dataclass
@@ -85,12 +85,10 @@ def _submitted_between(filters: ResponseFilter):
     conditions = []
     if filters.day_from:
         conditions.append(
-            SurveyResponse.submitted_at
-            >= datetime.combine(filters.day_from, time(), VN)
+            SurveyResponse.submitted_at >= clock.day_start(filters.day_from)
         )
     if filters.day_to:
-        end = datetime.combine(filters.day_to + timedelta(days=1), time(), VN)
-        conditions.append(SurveyResponse.submitted_at < end)
+        conditions.append(SurveyResponse.submitted_at < clock.day_end(filters.day_to))
     return sa.and_(*conditions) if conditions else None
 
 
@@ -106,7 +104,7 @@ def set_status(response: SurveyResponse, status: str, reason: str, *, by: User) 
         raise ServiceError("Phiếu đã ở trạng thái này.")
     before = {"status": response.status, "reason": response.status_reason}
     response.status, response.status_reason = status, reason
-    response.status_by_id, response.status_at = by.id, utcnow()
+    response.status_by_id, response.status_at = by.id, clock.now()
     audit.record(
         "response.exclude" if status == "excluded" else "response.restore",
         response,

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import tokens
+from .. import clock, tokens
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Counter, Unit, new_nonce, utcnow
+from ..models import Counter, Unit, new_nonce
 from . import audit
 from .imports import ImportRejected, ImportReport, read_table
 
@@ -124,7 +124,7 @@ def create_counter(unit: Unit, name: str, *, by=None) -> Counter:
 def rotate_counter_token(counter: Counter, *, by=None) -> str:
     """Give a counter a new QR token; posters with the old one stop working."""
     counter.token_nonce = new_nonce()
-    counter.token_rotated_at = utcnow()
+    counter.token_rotated_at = clock.now()
     audit.record("counter.rotate_token", counter, by=by)
     db.session.commit()
     return counter_token(counter)
@@ -179,7 +179,7 @@ def find_counter(token: str) -> CounterRef | None:
     if row is None:
         return None
     name, nonce, is_active, unit_id, unit_name, valid_to = row
-    if not is_active or (valid_to is not None and valid_to < date.today()):
+    if not is_active or (valid_to is not None and valid_to < clock.today()):
         return None
     if not tokens.token_matches(
         current_app.config["SECRET_KEY"], token, counter_id, nonce
@@ -251,7 +251,7 @@ def save_unit(
         node = node.parent
     before = _unit_state(unit) if unit else None
     if unit is None:
-        unit = Unit(valid_from=date.today())
+        unit = Unit(valid_from=clock.today())
         db.session.add(unit)
     unit.code, unit.name, unit.level, unit.parent = code, name, level, parent
     db.session.flush()
