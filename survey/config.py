@@ -33,8 +33,32 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
-    # Per client network; a one-stop centre's Wi-Fi shares one address.
+    # Limits at the door of the public survey (survey/door.py), each far above what a
+    # one-stop centre produces and far below what a script needs.
+    # Submissions per client network (/24, /48): a centre's Wi-Fi or a carrier's NAT
+    # carries many citizens; a busy provincial centre sees a few a minute.
     SUBMIT_RATE_LIMIT = "120 per minute"
+    # Per phone (device cookie): a citizen answers for at most a few dossiers a day.
+    SUBMIT_DEVICE_LIMIT = "6 per 10 minutes;20 per day"
+    # Per counter (QR poster): one desk serves a citizen every few minutes; a poster
+    # for a whole centre, some per minute.
+    SUBMIT_COUNTER_LIMIT = "60 per 10 minutes"
+    # Forms served (each one a signed key): per network and per phone.
+    FORM_NETWORK_LIMIT = "600 per 10 minutes"
+    FORM_DEVICE_LIMIT = "30 per 10 minutes"
+    # A network that keeps tripping the limits is shut out for longer each time: after
+    # 3 refusals in 10 minutes until those 10 minutes end, after 10 in a day until the
+    # day ends (Retry-After says how long).
+    DOOR_ESCALATION = "3 per 10 minutes;10 per day"
+    # A form posted sooner than this after it was served is sent back (answers kept):
+    # nobody reads and answers 23 questions in 10 s; a script must wait for each key.
+    SUBMIT_MIN_SECONDS = 10
+    # Integrity flags (analysis.integrity.Thresholds documents every default and why):
+    # a JSON object of overrides, e.g. SIPAS_INTEGRITY_THRESHOLDS='{"device_per_day": 4}'.
+    INTEGRITY_THRESHOLDS: dict = {}
+    # Opening hours of units without hours of their own (and without a parent that has
+    # them): "T2-T6 07:30-17:00; T7 07:30-11:30".
+    OPENING_HOURS = "T2-T6 07:30-17:00; T7 07:30-11:30"
     LOGIN_RATE_LIMIT = "10 per minute"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     PROXY_COUNT = (

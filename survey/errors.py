@@ -1,6 +1,6 @@
 """Service errors and the HTTP error pages (in the visitor's language, Vietnamese by default)."""
 
-from flask import Flask, render_template
+from flask import Flask, make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
@@ -68,10 +68,23 @@ def error_page(status: int, message: str | None = None):
     ), status
 
 
+def too_many_requests(exc):
+    """The 429 page, with Retry-After: how long the door stays shut for this client."""
+    from .door import retry_after
+
+    page, status = error_page(429)
+    response = make_response(page, status)
+    seconds = retry_after()
+    if seconds:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def init_app(app: Flask) -> None:
     for status in MESSAGES:
-        if status != 422:
+        if status not in (422, 429):
             app.register_error_handler(status, lambda exc, s=status: error_page(s))
+    app.register_error_handler(429, too_many_requests)
     app.register_error_handler(CSRFError, lambda exc: error_page(400, MESSAGES[400][1]))
     app.register_error_handler(
         ServiceError, lambda exc: error_page(exc.status, str(exc))

@@ -29,6 +29,9 @@ class Unit(db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]
+    # "T2-T6 07:30-17:00; T7 07:30-11:30" (survey.integrity.parse_hours); empty = the
+    # parent unit's hours, and at the root the province default of the configuration.
+    opening_hours: Mapped[str | None] = mapped_column(sa.String(200))
 
     parent: Mapped["Unit | None"] = relationship(
         remote_side=[id], back_populates="children"
@@ -131,8 +134,14 @@ class SurveyResponse(db.Model):
     status_reason: Mapped[str | None] = mapped_column(sa.String(300))
     status_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    # Integrity flags raised by checks (e.g. "fast", "device-repeat"), for the review queue.
+    # Codes of the integrity flags raised and not cleared by a review (e.g. "fast"),
+    # kept in step with ResponseFlag by the flag pass and the review decisions.
     flags: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Answered through "another dossier" on the already-answered page: a repeat the
+    # citizen declared, from a device that had answered for this unit that day.
+    declared_repeat: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
 
     __table_args__ = (
         sa.Index("ix_response_period_unit", "period_id", "unit_id"),
@@ -224,3 +233,79 @@ class Publication(db.Model):
 
     period: Mapped[SurveyPeriod] = relationship()
     published_by: Mapped[User | None] = relationship()
+
+
+class FlagGroup(db.Model):
+    """Flags that belong together (one phone on one day, one burst at one counter, ...).
+
+    Rebuilt by each flag pass with a stable key, so that its id survives recomputation;
+    `summary` holds the numbers the review queue states (count, times, answers, the
+    baseline the group was compared with).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    code: Mapped[str] = mapped_column(sa.String(20))
+    key: Mapped[str] = mapped_column(sa.String(160))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
+    size: Mapped[int]
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    summary: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    __table_args__ = (sa.UniqueConstraint("period_id", "code", "key"),)
+
+
+class ResponseFlag(db.Model):
+    """One flag on one response, in one group; `decision` is null until reviewed."""
+
+    response_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("response.id"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("flag_group.id"))
+    # Set by a review: the decision that excluded or cleared this flag.
+    decision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("flag_decision.id"))
+
+    __table_args__ = (
+        sa.Index("ix_response_flag_group", "group_id"),
+        sa.Index("ix_response_flag_period_code", "period_id", "code"),
+    )
+
+
+class FlagDecision(db.Model):
+    """An analyst's decision on a whole group: exclude or clear, with a reason.
+
+    Reversible until the period is published: undoing restores exactly the statuses
+    this decision changed (`changed_ids`).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    group_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("flag_group.id", ondelete="SET NULL")
+    )
+    code: Mapped[str] = mapped_column(sa.String(20))
+    action: Mapped[str] = mapped_column(sa.String(10))  # "exclude" or "clear"
+    reason: Mapped[str] = mapped_column(sa.String(300))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    response_ids: Mapped[list] = mapped_column(sa.JSON)
+    changed_ids: Mapped[list] = mapped_column(sa.JSON)
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class FlagPass(db.Model):
+    """When a period's flags were last computed, and on what data (to know staleness)."""
+
+    period_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_period.id"), primary_key=True
+    )
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    data_version: Mapped[str] = mapped_column(sa.String(64))
+    counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)

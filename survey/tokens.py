@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from . import clock
+
 
 def _mac(secret: str, message: str, length: int = 12) -> str:
     digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
@@ -51,27 +53,62 @@ class SubmissionKey:
     counter_id: int
     period_id: int
     served_at: datetime
+    # Tag of the device cookie the form was served to ("" if none): a key only works
+    # from the phone that fetched it.
+    device: str = ""
+    # Served through "another dossier" on the already-answered page.
+    repeat: bool = False
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="submission-key")
 
 
-def issue_submission_key(secret: str, counter_id: int, period_id: int) -> str:
-    """Return a signed one-time key for one served form."""
-    payload = [secrets.token_urlsafe(16), counter_id, period_id]
+def issue_submission_key(
+    secret: str,
+    counter_id: int,
+    period_id: int,
+    *,
+    device: str = "",
+    repeat: bool = False,
+) -> str:
+    """Return a signed one-time key for one served form.
+
+    The serving time comes from the app's clock (so simulated time works end to end).
+    """
+    served = int(clock.now().timestamp())
+    payload = [secrets.token_urlsafe(16), counter_id, period_id, served, device]
+    if repeat:
+        payload.append(1)
     return _serializer(secret).dumps(payload)
 
 
 def read_submission_key(secret: str, key: str, max_age: int) -> SubmissionKey | None:
     """Return the key's content, or None if forged, malformed or older than max_age."""
     try:
-        payload, signed_at = _serializer(secret).loads(
-            key, max_age=max_age, return_timestamp=True
-        )
+        payload, signed_at = _serializer(secret).loads(key, return_timestamp=True)
     except (BadSignature, SignatureExpired, ValueError, TypeError):
         return None
-    if not (isinstance(payload, list) and len(payload) == 3):
+    if not isinstance(payload, list):
         return None
-    nonce, counter_id, period_id = payload
-    return SubmissionKey(nonce, counter_id, period_id, signed_at.astimezone(UTC))
+    if len(payload) == 3:  # a key served before keys carried their time and device
+        nonce, counter_id, period_id = payload
+        key_data = SubmissionKey(
+            nonce, counter_id, period_id, signed_at.astimezone(UTC)
+        )
+    elif len(payload) in (5, 6):
+        nonce, counter_id, period_id, served, device = payload[:5]
+        if not isinstance(served, int):
+            return None
+        key_data = SubmissionKey(
+            nonce,
+            counter_id,
+            period_id,
+            datetime.fromtimestamp(served, UTC),
+            device,
+            repeat=len(payload) == 6,
+        )
+    else:
+        return None
+    age = (clock.now() - key_data.served_at).total_seconds()
+    return key_data if age <= max_age else None

@@ -20,8 +20,10 @@ from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import SurveyPeriod, SurveyResponse, Unit
-from . import register
+from . import flagging, register
 from .questionnaires import definition_of
+
+FLAG_CODES = flagging.rules.CODES
 
 WEIGHTINGS = ("none", "volume", "rake")
 PEER_BLOCKS = {
@@ -49,6 +51,9 @@ class Settings:
     df: str = "domain"
     lonely_psu: str = "adjust"
     design: str = "strata=unit, psu=counter-day (or the response, without a counter)"
+    # Exclusion policy: besides the responses a review excluded, leave out every
+    # response with an unreviewed flag of these kinds (analysis.integrity.CODES).
+    exclude_flags: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
@@ -63,13 +68,27 @@ class Settings:
             )
         if self.weighting == "rake" and not self.margins:
             raise ResultsError("Raking needs at least one margin file.")
+        unknown = set(self.exclude_flags) - set(FLAG_CODES)
+        if unknown:
+            raise ResultsError(f"Unknown flag kinds {', '.join(sorted(unknown))}.")
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"margins": list(self.margins)}
+        return asdict(self) | {
+            "margins": list(self.margins),
+            "exclude_flags": list(self.exclude_flags),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Settings":
-        return cls(**(data | {"margins": tuple(data.get("margins", ()))}))
+        return cls(
+            **(
+                data
+                | {
+                    "margins": tuple(data.get("margins", ())),
+                    "exclude_flags": tuple(data.get("exclude_flags", ())),
+                }
+            )
+        )
 
 
 @dataclass
@@ -84,6 +103,9 @@ class Results:
     response_ids: list[int]
     excluded: int
     weights: dict = field(default_factory=dict)
+    # Per unit code (and ALL): responses received, flagged, excluded, used, and the
+    # overall index with and without the flagged responses (flagging.effect_of_flags).
+    integrity: dict = field(default_factory=dict)
 
 
 def structure_of(definition) -> analysis.Structure:
@@ -95,9 +117,14 @@ def structure_of(definition) -> analysis.Structure:
 
 
 def response_frame(
-    period: SurveyPeriod, response_ids: list[int] | None = None
+    period: SurveyPeriod,
+    response_ids: list[int] | None = None,
+    exclude_flags: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Valid responses of a period (or exactly the ids given) as one row per response."""
+    """Valid responses of a period (or exactly the ids given) as one row per response.
+
+    ``exclude_flags`` also leaves out responses with an unreviewed flag of those kinds.
+    """
     definition = definition_of(period.questionnaire)
     query = (
         sa.select(
@@ -115,6 +142,8 @@ def response_frame(
     )
     if response_ids is None:
         query = query.where(SurveyResponse.status == "valid")
+        if exclude_flags:
+            query = query.where(~flagging.excluded_by_policy(exclude_flags))
     else:
         query = query.where(SurveyResponse.id.in_(response_ids))
     rows = db.session.execute(query).all()
@@ -246,7 +275,11 @@ def compute(
 
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
-    frame = response_frame(period, response_ids)
+    if response_ids is None:
+        flagging.ensure_fresh(period)
+    frame = response_frame(
+        period, response_ids, settings.exclude_flags if response_ids is None else ()
+    )
     if frame.empty:
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
     structure = structure_of(definition_of(period.questionnaire))
@@ -292,7 +325,7 @@ def compute(
         )
     )
     diagnostics = analysis.kish_weighting_effect(design.weights) if len(frame) else None
-    return Results(
+    results = Results(
         period,
         settings,
         table,
@@ -306,6 +339,24 @@ def compute(
             "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
         },
     )
+    if response_ids is None:
+        results.integrity = flagging.effect_of_flags(period, settings, frame, parents)
+    return results
+
+
+def overall_by_unit(
+    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame, parents: dict
+) -> dict[str, float]:
+    """The overall index of every domain (units, their parents, ALL) for a frame."""
+    if frame.empty:
+        return {}
+    structure = structure_of(definition_of(period.questionnaire))
+    design = _weighted_design(period, frame.copy(), settings)
+    table = analysis.indices(
+        frame, structure, design=design, parents=parents, include_all=True
+    )
+    overall = table[table["indicator"] == analysis.OVERALL]
+    return dict(zip(overall["unit"], overall["estimate"].astype(float), strict=True))
 
 
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:

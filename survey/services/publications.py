@@ -61,6 +61,9 @@ def snapshot(results: Results) -> dict:
             "responses": len(results.response_ids),
             "excluded": results.excluded,
             "weights": results.weights,
+            # Responses received, flagged, excluded and used per unit, and the index
+            # with and without the flagged ones, as they stood when published.
+            "integrity": results.integrity,
         },
     }
 
@@ -134,6 +137,10 @@ def reproduce(publication: Publication) -> dict:
     results = compute(publication.period, settings, publication.response_ids)
     content = snapshot(results)
     content["summary"]["excluded"] = publication.summary["excluded"]
+    # Flags and reviews may change after publication: the counts are facts of that day.
+    content["summary"].pop("integrity", None)
+    if "integrity" in publication.summary:
+        content["summary"]["integrity"] = publication.summary["integrity"]
     return content
 
 

@@ -1,8 +1,9 @@
 """Recording responses: exactly once per served form, never partially, never out of scale."""
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,7 +14,7 @@ from ..errors import Conflict, ServiceError
 from ..extensions import db
 from ..models import NO_OPINION, Channel, Counter, SurveyPeriod, SurveyResponse
 from ..questionnaires import Questionnaire
-from . import periods, units
+from . import flagging, periods, units
 from .questionnaires import definition_of
 
 # The public path reads counters and periods as detached refs (one Core query each);
@@ -39,6 +40,43 @@ class PeriodNotOpen(Conflict):
     """The period behind a form no longer accepts responses."""
 
 
+class OtherDevice(InvalidSubmission):
+    """The form was served to another phone (or the browser dropped its cookie)."""
+
+
+class AlreadyAnswered(Conflict):
+    """This phone answered for this unit today, after the form was served."""
+
+
+class TooEarly(ServiceError):
+    """Posted sooner after serving than anyone answers: sent back, answers kept."""
+
+    status = 429
+
+    def __init__(self, seconds: int):
+        super().__init__(
+            "Phiếu được gửi quá nhanh sau khi mở. Vui lòng xem lại các câu trả lời "
+            "rồi bấm Gửi."
+        )
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class AnsweredMark:
+    """What a phone remembers (in its session) of its last answer for a unit."""
+
+    unit_id: int
+    at: datetime
+    key: str  # digest of the submission key that was answered
+
+    def is_today(self) -> bool:
+        return clock.local(self.at).date() == clock.today()
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 @dataclass(frozen=True)
 class Submission:
     """What a citizen answered: scale items (1–5, 0 = no opinion), the field, other answers."""
@@ -59,10 +97,20 @@ def collecting_period(counter, day: date | None = None) -> periods.PeriodRef | N
     return periods.period_collecting(Channel.COUNTER, day)
 
 
-def issue_key(counter: CounterLike, period: PeriodLike) -> str:
-    """Return the signed one-time key that goes into a served form."""
+def issue_key(
+    counter: CounterLike, period: PeriodLike, *, device: str = "", repeat: bool = False
+) -> str:
+    """Return the signed one-time key that goes into a served form.
+
+    ``device`` is the tag of the phone's cookie (the key works from that phone only);
+    ``repeat`` marks a form asked for through "another dossier".
+    """
     return tokens.issue_submission_key(
-        current_app.config["SECRET_KEY"], counter.id, period.id
+        current_app.config["SECRET_KEY"],
+        counter.id,
+        period.id,
+        device=device,
+        repeat=repeat,
     )
 
 
@@ -94,15 +142,21 @@ def record_response(
     key: str,
     submission: Submission,
     signals: ClientSignals,
+    answered: AnsweredMark | None = None,
 ) -> tuple[int, bool]:
     """Store one response with its answers; a repeated key returns the stored one.
 
     Returns the response id and whether it was created now. Exactly-once rests on the
     unique submission key (insert, and on conflict read), so concurrent retries cannot
-    both insert and no check-then-insert race exists.
+    both insert and no check-then-insert race exists. ``answered`` is the phone's last
+    answer for this unit: a form served before it (Back, a second tab) is not stored
+    again unless it was asked for as "another dossier".
     :raise InvalidSubmission: if the key is forged, expired or for another form.
+    :raise OtherDevice: if the key was served to another phone.
     :raise PeriodNotOpen: if the period stopped collecting.
     :raise InvalidAnswers: if answers are off the questionnaire.
+    :raise AlreadyAnswered: if this phone answered after the form was served.
+    :raise TooEarly: if posted sooner than SUBMIT_MIN_SECONDS after serving.
     """
     config = current_app.config
     signed = tokens.read_submission_key(
@@ -115,10 +169,27 @@ def record_response(
         raise InvalidSubmission(
             "Phiếu đã hết hạn hoặc không hợp lệ. Vui lòng quét lại mã QR."
         )
+    if signed.device and (signals.device_hash or "")[:16] != signed.device:
+        raise OtherDevice(
+            "Phiếu này được mở trên thiết bị khác, hoặc trình duyệt không giữ cookie "
+            "của trang khảo sát. Vui lòng cho phép cookie rồi quét lại mã QR."
+        )
     if not period.is_open_on(clock.today()):
         raise PeriodNotOpen("Đợt khảo sát đã kết thúc; phiếu không được ghi nhận.")
     definition = definition_of(period.questionnaire)
     check_answers(definition, submission)
+    if answered is not None and answered.unit_id == counter.unit_id:
+        if answered.key == key_digest(key):  # the answered form, posted again
+            existing = _by_key(signed.nonce)
+            if existing is not None:
+                return existing, False
+        elif answered.at >= signed.served_at and not signed.repeat:
+            raise AlreadyAnswered("Ông/Bà đã gửi đánh giá cho đơn vị này hôm nay.")
+    now = clock.now()
+    waited = (now - signed.served_at).total_seconds()
+    if waited < config["SUBMIT_MIN_SECONDS"]:
+        raise TooEarly(int(config["SUBMIT_MIN_SECONDS"] - waited) + 1)
+    answers = definition.encode_answers(submission.scale)
     row = dict(
         period_id=period.id,
         unit_id=counter.unit_id,
@@ -127,13 +198,16 @@ def record_response(
         field=submission.field,
         submission_key=signed.nonce,
         form_served_at=signed.served_at,
-        submitted_at=clock.now(),
+        submitted_at=now,
         network_hash=signals.network_hash,
         device_hash=signals.device_hash,
-        answers=definition.encode_answers(submission.scale),
+        answers=answers,
         extra=submission.extra,
         status="valid",
-        flags=[],
+        flags=flagging.flags_at_submission(
+            counter.unit_id, signed.served_at, now, answers
+        ),
+        declared_repeat=signed.repeat,
     )
     try:
         response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
