@@ -85,7 +85,7 @@ class Thresholds:
     Attributes
     ----------
     fast_seconds_per_item : float
-        1.2 s per item answered on the 1-5 scale (28 s for the 23 items of 2640/QĐ-BNV).
+        1 s per item answered on the 1-5 scale (23 s for the 23 items of 2640/QĐ-BNV).
         Tapping one radio button on a 360 px phone, scrolling to the next, takes about
         a second before reading anything; speeding studies call answers under 300 ms
         a *word* too fast to read (Zhang and Conrad 2014), and the items here run to
@@ -115,6 +115,10 @@ class Thresholds:
         that, the median counter or unit of the province stands in.
     pattern_min : int
         4 identical answer sheets at least in one group before a repeat is flagged.
+    pattern_baseline : int
+        20 responses at a counter from other networks before one network's copies
+        of a pattern over the whole period are judged against them (a satisfied
+        unit is satisfied on every network; a staff Wi-Fi is not like 4G).
     pattern_p : float
         1e-4: binomial probability of so many copies of one pattern in a group of
         that size when the pattern has its province-wide share (which is large for
@@ -143,7 +147,7 @@ class Thresholds:
         day's sampling error).
     """
 
-    fast_seconds_per_item: float = 1.2
+    fast_seconds_per_item: float = 1.0
     device_per_day: int = 3
     device_per_period: int = 10
     burst_window_minutes: int = 30
@@ -152,6 +156,7 @@ class Thresholds:
     burst_p: float = 1e-4
     baseline_days: int = 5
     pattern_min: int = 4
+    pattern_baseline: int = 20
     pattern_p: float = 1e-4
     hours_grace_before: int = 30
     hours_grace_after: int = 30
@@ -579,13 +584,41 @@ def _pattern_repeats(
     return (copies >= thresholds.pattern_min) & (tail < thresholds.pattern_p)
 
 
+def _network_pattern_repeats(
+    frame: pd.DataFrame, shares: pd.Series, thresholds: Thresholds
+) -> np.ndarray:
+    """Over the period: one network's copies of a pattern at a counter against the
+    pattern's share at the same counter from the other networks (and province-wide)."""
+    by = ["network", "counter"]
+    size = frame.groupby(by)["id"].transform("size").to_numpy()
+    copies = frame.groupby([*by, "answers"])["id"].transform("size").to_numpy()
+    at_counter = frame.groupby("counter")["id"].transform("size").to_numpy()
+    pattern_at_counter = (
+        frame.groupby(["counter", "answers"])["id"].transform("size").to_numpy()
+    )
+    others = at_counter - size
+    with np.errstate(all="ignore"):
+        elsewhere = (pattern_at_counter - copies) / others
+    share = np.maximum(frame["answers"].map(shares).to_numpy(dtype=float), elsewhere)
+    tail = stats.binom.sf(copies - 1, size, np.nan_to_num(share, nan=1.0))
+    same_day = frame.groupby([*by, "day", "answers"])["id"].transform("size").to_numpy()
+    return (
+        (others >= thresholds.pattern_baseline)
+        & (copies >= thresholds.pattern_min)
+        & (tail < thresholds.pattern_p)
+        & (same_day >= 2)  # a lone copy on a day is a citizen's, whatever the period
+    )
+
+
 def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
     """Copies of one exact answer sheet, far above the pattern's share, in a group.
 
     Notes
     -----
     In a group of :math:`n` responses (one network at one counter on one day; then,
-    for addresses that rotate, one counter on one day), a pattern appearing
+    for addresses that rotate, one counter on one day; then one network at one
+    counter over the period, where :math:`s_p` is the larger of the province share
+    and the share at the same counter from the other networks), a pattern appearing
     :math:`k` times is a repeat when :math:`k \\ge` ``pattern_min`` and
     :math:`P(X \\ge k) <` ``pattern_p``, :math:`X \\sim \\mathrm{Bin}(n, s_p)`,
     with :math:`s_p` the pattern's share among all the period's responses. "All 5",
@@ -600,6 +633,9 @@ def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Data
     )
     counter = (
         _pattern_repeats(at_counter, ["counter", "day"], shares, thresholds) & ~network
+    )
+    period = _network_pattern_repeats(at_counter, shares, thresholds) & ~(
+        network | counter
     )
     at_counter = at_counter.assign(pattern=pattern_digest(at_counter["answers"]))
     return pd.concat(
@@ -618,6 +654,16 @@ def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Data
                 counter,
                 "pattern-repeat",
                 lambda rows: _day_key(rows["counter"], rows["day"], rows["pattern"]),
+                share,
+            ),
+            _flags(
+                at_counter,
+                period,
+                "pattern-repeat",
+                lambda rows: (
+                    "period:"
+                    + _day_key(rows["network"], rows["counter"], rows["pattern"])
+                ),
                 share,
             ),
         ],

@@ -217,13 +217,21 @@ def build_context(period: SurveyPeriod, signals: pd.DataFrame) -> rules.Context:
         ).all(),
         columns=["counter", "day", "responses"],
     )
+    # Share of items answered 4-5 among those answered, from the digits, in SQL.
+    answers = SurveyResponse.answers
+    length = sa.func.length(answers)
+    high = length - sa.func.length(
+        sa.func.replace(sa.func.replace(answers, "4", ""), "5", "")
+    )
+    answered = length - sa.func.length(sa.func.replace(answers, "0", ""))
+    share = sa.cast(high, sa.Float) / sa.func.nullif(answered, 0)
     earlier_units = pd.DataFrame(
         db.session.execute(
-            sa.select(SurveyResponse.unit_id, day, sa.func.count())
+            sa.select(SurveyResponse.unit_id, day, sa.func.count(), sa.func.sum(share))
             .where(*before)
             .group_by(SurveyResponse.unit_id, day)
         ).all(),
-        columns=["unit", "day", "responses"],
+        columns=["unit", "day", "responses", "satisfied"],
     )
     for frame in (earlier_counters, earlier_units):
         frame["day"] = _day_text(frame["day"])
@@ -242,7 +250,7 @@ def build_context(period: SurveyPeriod, signals: pd.DataFrame) -> rules.Context:
     )
     unit_days = pd.concat(
         [
-            earlier_units.assign(satisfied=np.nan),
+            earlier_units,
             current.assign(satisfied=rules.satisfied_share(current["answers"]))
             .groupby(["unit", "day"])
             .agg(responses=("id", "size"), satisfied=("satisfied", "sum"))
