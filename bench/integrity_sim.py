@@ -419,112 +419,115 @@ def working_days(first: date, last: date, rng: random.Random, count: int) -> lis
     return sorted(rng.sample(days, min(count, len(days))))
 
 
+def stuff(sim, start, client, path, address, sheet, reading, label) -> None:
+    """Schedule one stuffed form: fetched at `start`, posted `reading` seconds later."""
+    flow = sim.flow(
+        start, client, path, address, sheet, sim.rng.choice(FIELDS), reading, label
+    )
+    sim.schedule(start, flow)
+
+
+def random_address(rng: random.Random) -> str:
+    return ".".join(str(rng.randint(1, 223)) for _ in range(4))
+
+
 def staff_phone(sim: Simulation, first: date, last: date) -> str:
     """One staff phone (its cookie kept) filling forms through the day at a desk."""
     client = sim.phone()
-    counter_id, path, _ = sim.counters["STP"][0]
+    path = sim.counters["STP"][0][1]
     for day in working_days(first, last, sim.rng, 10):
         for _ in range(sim.rng.randint(8, 15)):
             start = local(day, sim.rng.uniform(7.7, 16.8))
             sheet = sim.answers(1.6, straight=sim.rng.random() < 0.6)
-            sim.schedule(start, sim.flow(start, client, path,
-                                         CENTRE_WIFI.format(77), sheet, "ho-tich",
-                                         sim.rng.uniform(35, 90), "staff phone"))  # fmt: skip
+            address = CENTRE_WIFI.format(77)
+            stuff(sim, start, client, path, address, sheet, sim.rng.uniform(35, 90),
+                  "staff phone")  # fmt: skip
     return "device-repeat"
 
 
 def private_browsing(sim: Simulation, first: date, last: date) -> str:
     """Staff in private windows (a new cookie each form) on the centre's Wi-Fi, in sessions."""
-    counter_id, path, _ = sim.counters["SXD"][1]
+    path = sim.counters["SXD"][1][1]
     for day in working_days(first, last, sim.rng, 8):
         moment = local(day, sim.rng.choice((10.0, 14.5, 15.5)))
         for _ in range(sim.rng.randint(12, 25)):
             sheet = sim.answers(1.6, straight=sim.rng.random() < 0.5)
             reading = sim.rng.uniform(45, 80)
-            sim.schedule(moment, sim.flow(moment, sim.phone(), path, CENTRE_WIFI.format(90),
-                                          sheet, sim.rng.choice(FIELDS), reading,
-                                          "private browsing"))  # fmt: skip
+            stuff(sim, moment, sim.phone(), path, CENTRE_WIFI.format(90), sheet, reading,
+                  "private browsing")  # fmt: skip
             moment += timedelta(seconds=reading + sim.rng.uniform(10, 30))
     return "network-burst"
 
 
 def rotating_script(sim: Simulation, first: date, last: date) -> str:
     """A script: a new address and cookie per form, posting just after the door's wait."""
-    counter_id, path, _ = sim.counters["P-HOA"][0]
+    path = sim.counters["P-HOA"][0][1]
     for day in working_days(first, last, sim.rng, 3):
         moment = local(day, 9.0)
         for _ in range(60):
-            address = ".".join(str(sim.rng.randint(1, 223)) for _ in range(4))
-            sheet = sim.answers(1.8)
-            sim.schedule(moment, sim.flow(moment, sim.phone(), path, address, sheet,
-                                          sim.rng.choice(FIELDS), sim.rng.uniform(11, 20),
-                                          "rotating script"))  # fmt: skip
+            stuff(sim, moment, sim.phone(), path, random_address(sim.rng),
+                  sim.answers(1.8), sim.rng.uniform(11, 20), "rotating script")  # fmt: skip
             moment += timedelta(seconds=sim.rng.uniform(20, 60))
     return "fast, counter-burst"
 
 
 def patient_script(sim: Simulation, first: date, last: date) -> str:
     """A script that rotates addresses and waits like a reader (90-200 s per form)."""
-    counter_id, path, _ = sim.counters["STNMT"][0]
+    path = sim.counters["STNMT"][0][1]
     for day in working_days(first, last, sim.rng, 3):
         moment = local(day, 8.0)
         for _ in range(40):
-            address = ".".join(str(sim.rng.randint(1, 223)) for _ in range(4))
-            sim.schedule(moment, sim.flow(moment, sim.phone(), path, address,
-                                          sim.answers(1.7), sim.rng.choice(FIELDS),
-                                          sim.rng.uniform(90, 200), "patient script"))  # fmt: skip
+            stuff(sim, moment, sim.phone(), path, random_address(sim.rng),
+                  sim.answers(1.7), sim.rng.uniform(90, 200), "patient script")  # fmt: skip
             moment += timedelta(seconds=sim.rng.uniform(30, 90))
     return "counter-burst"
 
 
 def after_closing(sim: Simulation, first: date, last: date) -> str:
     """Bursts after closing time from the centre's Wi-Fi."""
-    counter_id, path, _ = sim.counters["STP"][1]
+    path = sim.counters["STP"][1][1]
     for day in working_days(first, last, sim.rng, 5):
         moment = local(day, 17.6)
         for _ in range(sim.rng.randint(10, 20)):
-            sim.schedule(moment, sim.flow(moment, sim.phone(), path, CENTRE_WIFI.format(91),
-                                          sim.answers(1.5, sim.rng.random() < 0.5),
-                                          sim.rng.choice(FIELDS), sim.rng.uniform(40, 90),
-                                          "after closing"))  # fmt: skip
+            sheet = sim.answers(1.5, sim.rng.random() < 0.5)
+            stuff(sim, moment, sim.phone(), path, CENTRE_WIFI.format(91), sheet,
+                  sim.rng.uniform(40, 90), "after closing")  # fmt: skip
             moment += timedelta(seconds=sim.rng.uniform(90, 200))
     return "off-hours"
 
 
 def straight_fives(sim: Simulation, first: date, last: date) -> str:
     """A commune's staff submit all-5 sheets from private windows, spread over the day."""
-    counter_id, path, _ = sim.counters["X-AN"][0]
+    path = sim.counters["X-AN"][0][1]
     for day in working_days(first, last, sim.rng, 15):
         for _ in range(sim.rng.randint(6, 12)):
             start = local(day, sim.rng.uniform(7.8, 16.5))
-            sim.schedule(start, sim.flow(start, sim.phone(), path, "198.51.100.{}".format(
-                sim.rng.randint(2, 250)), sim.answers(2.0, straight=True),
-                sim.rng.choice(FIELDS), sim.rng.uniform(50, 120), "straight 5s"))  # fmt: skip
+            address = f"198.51.100.{sim.rng.randint(2, 250)}"
+            stuff(sim, start, sim.phone(), path, address, sim.answers(2.0, straight=True),
+                  sim.rng.uniform(50, 120), "straight 5s")  # fmt: skip
     return "pattern-repeat"
 
 
 def over_dossiers(sim: Simulation, first: date, last: date) -> str:
     """A small commune gets far more answers than citizens it served, varied, on 4G."""
-    counter_id, path, _ = sim.counters["X-TAN"][0]
+    path = sim.counters["X-TAN"][0][1]
     for day in working_days(first, last, sim.rng, 10):
         for _ in range(sim.rng.randint(15, 25)):
             start = local(day, sim.rng.uniform(7.8, 16.5))
-            sim.schedule(start, sim.flow(start, sim.phone(), path, sim.carrier_address(),
-                                          sim.answers(1.4), sim.rng.choice(FIELDS),
-                                          sim.rng.uniform(80, 240), "over dossiers"))  # fmt: skip
+            stuff(sim, start, sim.phone(), path, sim.carrier_address(), sim.answers(1.4),
+                  sim.rng.uniform(80, 240), "over dossiers")  # fmt: skip
     return "over-dossiers, unit-jump"
 
 
 def quiet_padding(sim: Simulation, first: date, last: date) -> str:
     """Two or three varied forms a day at a busy department, each from a new private
     window, on 4G, at a reader's pace, below the dossiers: no signal exists."""
-    counter_id, path, _ = sim.counters["STP"][0]
+    path = sim.counters["STP"][0][1]
     for day in working_days(first, last, sim.rng, 20):
         for _ in range(sim.rng.randint(2, 3)):
             start = local(day, sim.rng.uniform(8.0, 16.0))
-            sim.schedule(start, sim.flow(start, sim.phone(), path, sim.carrier_address(),
-                                          sim.answers(1.5), sim.rng.choice(FIELDS),
-                                          sim.rng.uniform(90, 240), "quiet padding"))  # fmt: skip
+            stuff(sim, start, sim.phone(), path, sim.carrier_address(), sim.answers(1.5),
+                  sim.rng.uniform(90, 240), "quiet padding")  # fmt: skip
     return "none"
 
 
