@@ -176,3 +176,8 @@ class ResultsForm(FlaskForm):
         _l("Cắt trọng số (bội số trung bình, bỏ trống = không cắt)"),
         validators=[Optional(), Length(max=10, message=TOO_LONG)],
     )
+    # Choices (flag kinds) are filled by the view.
+    exclude_flags = MultiCheckboxField(
+        _l("Loại thêm phiếu có cờ chưa xem xét thuộc các loại"),
+        validators=[Optional()],
+    )

@@ -13,7 +13,15 @@ from .errors import ServiceError
 from .extensions import db
 from .models import Counter, Role, SurveyPeriod
 from .questionnaires import QuestionnaireError
-from .services import accounts, demo, indices, periods, publications, units
+from .services import (
+    accounts,
+    demo,
+    flagging,
+    indices,
+    periods,
+    publications,
+    units,
+)
 from .services.questionnaires import get_questionnaire, sync_questionnaires
 
 
@@ -252,7 +260,37 @@ def verify_publication_command(period_id: int):
     )
 
 
+@click.command("flag-responses")
+@click.argument("period_id", type=int, required=False)
+@click.option(
+    "--all-open",
+    is_flag=True,
+    help="Every open or unpublished closed period (for a schedule, e.g. cron).",
+)
+@click.option(
+    "--if-stale", is_flag=True, help="Skip periods whose data did not change."
+)
+@fail_on_service_error
+def flag_responses_command(period_id: int | None, all_open: bool, if_stale: bool):
+    """Recompute every integrity flag of a period (idempotent)."""
+    if period_id is None and not all_open:
+        raise click.UsageError("Give a PERIOD_ID or --all-open.")
+    if all_open:
+        targets = flagging.periods_to_flag()
+    else:
+        period = db.session.get(SurveyPeriod, period_id)
+        if period is None:
+            raise click.ClickException(f"No period {period_id}.")
+        targets = [period]
+    for period in targets:
+        report = (
+            flagging.ensure_fresh(period) if if_stale else flagging.flag_period(period)
+        )
+        click.echo(report.summary() if report else f"period {period.id}: up to date")
+
+
 COMMANDS = (
+    flag_responses_command,
     create_user_command,
     recompute_command,
     verify_publication_command,

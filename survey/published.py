@@ -8,6 +8,7 @@ import analysis
 
 from . import charts
 from .extensions import db
+from .integrity import LABELS
 from .models import SurveyPeriod
 from .services import publications
 
@@ -45,7 +46,12 @@ def publication(period_id: int):
     return render_template(
         "results/publication.html",
         publication=published,
-        units=units,
+        units=publications.with_integrity(units, published.summary),
+        province_integrity=publications.with_integrity([province], published.summary)[
+            0
+        ]["integrity"],
+        policy=(published.summary.get("integrity") or {}).get("policy"),
+        labels=LABELS,
         province=province,
         chart=chart,
         settings=published.settings,

@@ -45,6 +45,8 @@ def other_unit_urls(app):
             "unit_code": "X-HB",
             "action": None,
             "fmt": "csv",
+            "group_id": 1,
+            "decision_id": 1,
         }
 
     def build(endpoint: str) -> str:

@@ -57,6 +57,7 @@ def add_responses() -> None:
             submitted_at=submitted, answers=answers,
             extra={"gender": "nu", "age_group": "26-35"} if number % 2 else {},
             status="excluded" if number in EXCLUDED else "valid",
+            flags=["device-repeat", "fast"] if number % 11 == 0 else [],
         ))  # fmt: skip
     db.session.add_all(rows)
     db.session.commit()
@@ -70,7 +71,8 @@ def stored(app) -> dict[int, dict]:
         query = sa.select(SurveyResponse).order_by(SurveyResponse.id)
         return {
             r.id: {"unit_id": r.unit_id, "answers": r.answers, "counter_id": r.counter_id,
-                   "submitted_at": r.submitted_at, "field": r.field, "extra": dict(r.extra)}
+                   "submitted_at": r.submitted_at, "field": r.field, "extra": dict(r.extra),
+                   "flags": list(r.flags)}
             for r in db.session.scalars(query)
         }  # fmt: skip
 
@@ -97,6 +99,7 @@ def test_csv_columns_and_values_round_trip(stored, admin_client):
         *DEFINITION.scale_items,
         "gender",
         "age_group",
+        "flags",
     ]
     assert {c.code for c in DEFINITION.criteria} <= set(header)
     rows = read_csv(body)
@@ -117,11 +120,13 @@ def test_csv_columns_and_values_round_trip(stored, admin_client):
         assert row["status"] == "valid"
         assert row["field"] == (original["field"] or "")
         assert row["gender"] == original["extra"].get("gender", "")
+        assert row["flags"] == ";".join(original["flags"])
         moment = datetime.fromisoformat(row["submitted_at"])
         assert moment.utcoffset() == timedelta(hours=7)
         expected = original["submitted_at"]
         assert moment == (expected if expected.tzinfo else expected.replace(tzinfo=UTC))
     assert any(row["1.1"] == "" for row in rows), "no-opinion answers are blank cells"
+    assert any(row["flags"] == "device-repeat;fast" for row in rows)
 
 
 def test_csv_with_all_keeps_excluded_responses_and_their_status(stored, admin_client):

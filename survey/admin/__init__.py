@@ -21,6 +21,7 @@ from . import (  # noqa: E402,F401
     counters,
     dashboard,
     exports,
+    flags,
     periods,
     register,
     responses,

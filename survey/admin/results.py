@@ -4,11 +4,12 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import analysis
-from forms.admin import ResultsForm
+from forms.admin import ResultsForm, choices
 
 from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
+from ..integrity import LABELS
 from ..services import accounts, indices, publications
 from . import bp
 from .periods import get_period
@@ -21,6 +22,13 @@ SORT_KEYS = {
     "n": lambda r: -r["n"],
     "moe": lambda r: r["moe"] if r["moe"] is not None else float("inf"),
 }
+
+
+def results_form(data) -> ResultsForm:
+    """The settings form, its flag kinds offered for the exclusion policy."""
+    form = ResultsForm(data)
+    form.exclude_flags.choices = choices(LABELS.items())
+    return form
 
 
 def settings_from(form: ResultsForm) -> indices.Settings:
@@ -36,6 +44,7 @@ def settings_from(form: ResultsForm) -> indices.Settings:
         level=float(form.level.data),
         trim=trim,
         margins=margins,
+        exclude_flags=tuple(form.exclude_flags.data or ()),
     )
 
 
@@ -43,7 +52,7 @@ def settings_from(form: ResultsForm) -> indices.Settings:
 def period_results(period_id: int):
     """Show a period's per-unit table, ranks and chart under the chosen settings."""
     period = get_period(period_id)
-    form = ResultsForm(request.values)
+    form = results_form(request.values)
     computed, error = None, None
     try:
         if not form.validate():
@@ -85,8 +94,9 @@ def period_results(period_id: int):
         "admin/results.html",
         period=period,
         form=form,
-        rows=ordered,
-        province=province,
+        rows=publications.with_integrity(ordered, content["summary"]),
+        province=publications.with_integrity([province], content["summary"])[0],
+        labels=LABELS,
         chart=chart,
         summary=content["summary"],
         settings=computed.settings,
@@ -101,7 +111,7 @@ def unit_results(period_id: int, unit_code: str):
     """Drill down into one unit: criteria and elements against the province, the trend."""
     period = get_period(period_id)
     require_unit(accounts.unit_id_of(unit_code))
-    form = ResultsForm(request.args)
+    form = results_form(request.args)
     try:
         computed = indices.compute(period, settings_from(form))
     except ServiceError as exc:
@@ -158,7 +168,7 @@ def unit_results(period_id: int, unit_code: str):
 def period_publish(period_id: int):
     """Publish a closed period's results under the settings shown."""
     period = get_period(period_id)
-    form = ResultsForm(request.form)
+    form = results_form(request.form)
     try:
         publication = publications.publish(period, settings_from(form), by=g.user)
     except (ServiceError, ValueError) as exc:

@@ -34,6 +34,8 @@ BASE_COLUMNS = (
     "submitted_at",
 )
 PROFILE_COLUMNS = ("gender", "age_group")
+# Integrity flags not cleared by a review, codes separated by ";" (empty when none).
+FLAG_COLUMNS = ("flags",)
 SUBMITTED_AT = BASE_COLUMNS.index("submitted_at")
 # A keyset chunk is one short query on ix_response_period_id; within it rows arrive
 # FETCH at a time (a server-side cursor on PostgreSQL).
@@ -47,9 +49,9 @@ ANSWER = {"0": None, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
 
 
 def export_columns(period: SurveyPeriod) -> list[str]:
-    """Return the header of a period's export: base columns, scale items, profile."""
+    """Return the header of a period's export: base columns, scale items, profile, flags."""
     items = definition_of(period.questionnaire).scale_items
-    return [*BASE_COLUMNS, *items, *PROFILE_COLUMNS]
+    return [*BASE_COLUMNS, *items, *PROFILE_COLUMNS, *FLAG_COLUMNS]
 
 
 def export_rows(
@@ -79,6 +81,7 @@ def export_rows(
             SurveyResponse.answers,
             SurveyResponse.extra["gender"].as_string(),
             SurveyResponse.extra["age_group"].as_string(),
+            SurveyResponse.flags,
         )
         .where(SurveyResponse.period_id == period.id)
         .order_by(SurveyResponse.id)
@@ -103,7 +106,7 @@ def _read_rows(query: sa.Select) -> Iterator[list]:
         try:
             for record in result:
                 (last_id, unit_id, counter_id, status, channel, field, submitted,
-                 answers, gender, age_group) = record  # fmt: skip
+                 answers, gender, age_group, flags) = record  # fmt: skip
                 count += 1
                 stamp = clock.local(submitted).isoformat(timespec="seconds")
                 code = codes[unit_id]
@@ -116,6 +119,7 @@ def _read_rows(query: sa.Select) -> Iterator[list]:
                 row.extend(map(ANSWER.__getitem__, answers))
                 row.append(gender or "")
                 row.append(age_group or "")
+                row.append(";".join(flags or ()))
                 yield row
         finally:
             result.close()

@@ -68,6 +68,12 @@ def snapshot(results: Results) -> dict:
     }
 
 
+def with_integrity(rows: list[dict], summary: dict) -> list[dict]:
+    """Each unit row with its counts of responses and its index with/without flagged."""
+    found = (summary.get("integrity") or {}).get("units", {})
+    return [row | {"integrity": found.get(row["unit"], {})} for row in rows]
+
+
 def content_hash(
     questionnaire_hash: str, settings: dict, response_ids: list[int], content: dict
 ) -> str:
