@@ -1,0 +1,204 @@
+"""The review queue over HTTP: groups, one decision per group, undo, publication."""
+
+import re
+
+import sqlalchemy as sa
+
+from survey.extensions import db
+from survey.models import (
+    AuditEntry,
+    FlagDecision,
+    FlagGroup,
+    PeriodStatus,
+    SurveyPeriod,
+    SurveyResponse,
+)
+from survey.services import indices, publications
+from tests.helpers import logged_in
+from tests.seed import PERIOD_ID
+from tests.services.test_flags import ITEMS, add, at, day_of, history
+
+QUEUE = f"/admin/periods/{PERIOD_ID}/flags"
+
+
+def staff_phone_day(app) -> None:
+    """Ordinary history, then one phone answering 5s through a day at Quầy 1."""
+    with app.app_context():
+        history()
+        for hour in (8.1, 8.2, 8.3, 8.4, 8.5, 8.6):
+            add(at(day_of(13), hour), device="staff-phone", answers="5" * ITEMS)
+        db.session.commit()
+
+
+def statuses(app) -> dict[str, str]:
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(SurveyResponse.device_hash, SurveyResponse.status).where(
+                SurveyResponse.device_hash == "staff-phone"
+            )
+        )
+        return {status for _, status in rows}
+
+
+def only_group(app) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(FlagGroup.id).where(FlagGroup.code == "device-repeat")
+        )
+
+
+def test_queue_groups_one_phone_in_one_sentence(app):
+    staff_phone_day(app)
+    page = logged_in(app).get(QUEUE)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Một điện thoại gửi nhiều lần" in html
+    sentence = re.search(r"6 phiếu từ một điện thoại tại Quầy 1 \(Sở Tư pháp\)[^<]*", html)
+    assert sentence, html
+    assert "tất cả chọn 5" in sentence.group(0)
+    assert html.count('badge flag">Một điện thoại gửi nhiều lần<') == 1
+
+
+def test_excluding_a_group_excludes_every_response_with_one_reason_and_undo(app):
+    staff_phone_day(app)
+    client = logged_in(app)
+    group_id = (client.get(QUEUE), only_group(app))[1]
+    reply = client.post(
+        f"/admin/flag-groups/{group_id}/exclude",
+        data={"reason": "Điện thoại của quầy tự điền"},
+    )
+    assert reply.status_code == 302
+    assert statuses(app) == {"excluded"}
+    with app.app_context():
+        decision = db.session.scalars(sa.select(FlagDecision)).one()
+        assert decision.action == "exclude" and len(decision.changed_ids) == 6
+        audit = db.session.scalars(
+            sa.select(AuditEntry).filter_by(action="flags.exclude")
+        ).one()
+        assert audit.after["responses"] == 6
+        reason = db.session.scalar(
+            sa.select(SurveyResponse.status_reason).where(
+                SurveyResponse.device_hash == "staff-phone"
+            )
+        )
+        assert reason.endswith("Điện thoại của quầy tự điền")
+    # Decided groups leave the open queue; undo brings them back.
+    assert "Một điện thoại gửi nhiều lần</span>" not in client.get(QUEUE).get_data(
+        as_text=True
+    )
+    undo = client.post(f"/admin/flag-decisions/{decision.id}/undo")
+    assert undo.status_code == 302
+    assert statuses(app) == {"valid"}
+    assert "6 phiếu từ một điện thoại" in client.get(QUEUE).get_data(as_text=True)
+
+
+def test_clearing_a_group_keeps_the_responses_and_removes_their_flags(app):
+    staff_phone_day(app)
+    client = logged_in(app)
+    client.get(QUEUE)
+    group_id = only_group(app)
+    client.post(f"/admin/flag-groups/{group_id}/clear", data={"reason": "Một gia đình"})
+    with app.app_context():
+        flags = db.session.scalars(
+            sa.select(SurveyResponse.flags).where(
+                SurveyResponse.device_hash == "staff-phone"
+            )
+        ).all()
+    assert statuses(app) == {"valid"}
+    assert all("device-repeat" not in f for f in flags)
+    # A recomputation keeps the decision: the flags stay cleared.
+    client.post(f"/admin/periods/{PERIOD_ID}/flags/recompute")
+    with app.app_context():
+        again = db.session.scalars(
+            sa.select(SurveyResponse.flags).where(
+                SurveyResponse.device_hash == "staff-phone"
+            )
+        ).all()
+    assert again == flags
+
+
+def test_a_decision_needs_a_reason_and_stores_nothing_without_one(app):
+    staff_phone_day(app)
+    client = logged_in(app)
+    client.get(QUEUE)
+    group_id = only_group(app)
+    reply = client.post(
+        f"/admin/flag-groups/{group_id}/exclude", data={"reason": ""}, follow_redirects=True
+    )
+    assert "Phải ghi lý do" in reply.get_data(as_text=True)
+    assert statuses(app) == {"valid"}
+
+
+def test_viewer_reads_the_queue_but_cannot_decide(app):
+    staff_phone_day(app)
+    viewer = logged_in(app, "viewer")
+    assert viewer.get(QUEUE).status_code == 200
+    group_id = only_group(app)
+    assert (
+        viewer.post(f"/admin/flag-groups/{group_id}/exclude", data={"reason": "x" * 5})
+        .status_code
+        == 403
+    )
+    assert logged_in(app, "head").get(QUEUE).status_code == 403
+
+
+def test_decisions_are_frozen_once_the_period_is_published(app):
+    staff_phone_day(app)
+    client = logged_in(app)
+    client.get(QUEUE)
+    group_id = only_group(app)
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        period.status = PeriodStatus.CLOSED.value
+        db.session.commit()
+        from survey.models import User
+
+        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+        publications.publish(period, indices.Settings(), by=admin)
+    reply = client.post(
+        f"/admin/flag-groups/{group_id}/exclude",
+        data={"reason": "trop tard"},
+        follow_redirects=True,
+    )
+    assert "Đợt đã công bố" in reply.get_data(as_text=True)
+    assert statuses(app) == {"valid"}
+
+
+def test_policy_leaves_out_unreviewed_flags_and_results_show_both_indices(app):
+    staff_phone_day(app)
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        everything = indices.compute(period, indices.Settings())
+        policy = indices.compute(period, indices.Settings(exclude_flags=("device-repeat",)))
+        assert len(everything.response_ids) - len(policy.response_ids) == 6
+        stp = policy.integrity["units"]["STP"]
+        assert stp["flagged"] == 6 and stp["excluded"] == 6
+        assert stp["used"] == stp["received"] - 6
+        assert stp["with_flagged"] > stp["without_flagged"]  # the 5s lifted the index
+        assert policy.integrity["policy"] == ["device-repeat"]
+    page = logged_in(app).get(
+        f"/admin/periods/{PERIOD_ID}/results?exclude_flags=device-repeat"
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "SIPAS bỏ phiếu cờ" in html
+    assert 'value="device-repeat" checked' in html or "checked" in html
+
+
+def test_publication_states_received_flagged_excluded_used(app, client):
+    staff_phone_day(app)
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        period.status = PeriodStatus.CLOSED.value
+        db.session.commit()
+        from survey.models import User
+
+        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+        publication = publications.publish(
+            period, indices.Settings(exclude_flags=("device-repeat",)), by=admin
+        )
+        assert publications.verify(publication)
+    html = client.get(f"/results/{PERIOD_ID}").get_data(as_text=True)
+    assert "Phiếu nhận / gắn cờ / loại / dùng" in html
+    assert "Một điện thoại gửi nhiều lần" in html  # the policy, in words
+    assert re.search(r"\d+ / 6 / 6 / \d+", html)
