@@ -53,7 +53,9 @@ def test_queue_groups_one_phone_in_one_sentence(app):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Một điện thoại gửi nhiều lần" in html
-    sentence = re.search(r"6 phiếu từ một điện thoại tại Quầy 1 \(Sở Tư pháp\)[^<]*", html)
+    sentence = re.search(
+        r"6 phiếu từ một điện thoại tại Quầy 1 \(Sở Tư pháp\)[^<]*", html
+    )
     assert sentence, html
     assert "tất cả chọn 5" in sentence.group(0)
     assert html.count('badge flag">Một điện thoại gửi nhiều lần<') == 1
@@ -71,7 +73,8 @@ def test_excluding_a_group_excludes_every_response_with_one_reason_and_undo(app)
     assert statuses(app) == {"excluded"}
     with app.app_context():
         decision = db.session.scalars(sa.select(FlagDecision)).one()
-        assert decision.action == "exclude" and len(decision.changed_ids) == 6
+        assert decision.action == "exclude"
+        assert len(decision.changed_ids) == 6
         audit = db.session.scalars(
             sa.select(AuditEntry).filter_by(action="flags.exclude")
         ).one()
@@ -123,7 +126,9 @@ def test_a_decision_needs_a_reason_and_stores_nothing_without_one(app):
     client.get(QUEUE)
     group_id = only_group(app)
     reply = client.post(
-        f"/admin/flag-groups/{group_id}/exclude", data={"reason": ""}, follow_redirects=True
+        f"/admin/flag-groups/{group_id}/exclude",
+        data={"reason": ""},
+        follow_redirects=True,
     )
     assert "Phải ghi lý do" in reply.get_data(as_text=True)
     assert statuses(app) == {"valid"}
@@ -135,8 +140,9 @@ def test_viewer_reads_the_queue_but_cannot_decide(app):
     assert viewer.get(QUEUE).status_code == 200
     group_id = only_group(app)
     assert (
-        viewer.post(f"/admin/flag-groups/{group_id}/exclude", data={"reason": "x" * 5})
-        .status_code
+        viewer.post(
+            f"/admin/flag-groups/{group_id}/exclude", data={"reason": "x" * 5}
+        ).status_code
         == 403
     )
     assert logged_in(app, "head").get(QUEUE).status_code == 403
@@ -169,10 +175,13 @@ def test_policy_leaves_out_unreviewed_flags_and_results_show_both_indices(app):
     with app.app_context():
         period = db.session.get(SurveyPeriod, PERIOD_ID)
         everything = indices.compute(period, indices.Settings())
-        policy = indices.compute(period, indices.Settings(exclude_flags=("device-repeat",)))
+        policy = indices.compute(
+            period, indices.Settings(exclude_flags=("device-repeat",))
+        )
         assert len(everything.response_ids) - len(policy.response_ids) == 6
         stp = policy.integrity["units"]["STP"]
-        assert stp["flagged"] == 6 and stp["excluded"] == 6
+        assert stp["flagged"] == 6
+        assert stp["excluded"] == 6
         assert stp["used"] == stp["received"] - 6
         assert stp["with_flagged"] > stp["without_flagged"]  # the 5s lifted the index
         assert policy.integrity["policy"] == ["device-repeat"]

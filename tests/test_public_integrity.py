@@ -152,7 +152,9 @@ def test_one_counter_is_limited_whatever_the_address(make_app):
     other = counter_path(OTHER_COUNTER_ID)
     phone = app.test_client()
     assert (
-        phone.post(other, data=complete_answers() | served_form(phone, other)).status_code
+        phone.post(
+            other, data=complete_answers() | served_form(phone, other)
+        ).status_code
         == 303
     )
 

@@ -13,9 +13,13 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("width", [1280, 360])
-def test_analyst_excludes_a_group_with_one_reason(app, live_server, browser, width, backend):
+def test_analyst_excludes_a_group_with_one_reason(
+    app, live_server, browser, width, backend
+):
     staff_phone_day(app)
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, locale="vi-VN"
+    )
     page = context.new_page()
     page.goto(live_server + f"/admin/periods/{PERIOD_ID}/flags")
     page.fill("#username", "admin")
