@@ -251,10 +251,9 @@ def _digits(answers: pd.Series) -> np.ndarray:
 
 def straight_lined(answers: pd.Series) -> np.ndarray:
     """Whether every answered item got the same value (all 5s, all 4s, ...)."""
-    matrix = _digits(answers).astype(float)
-    matrix[matrix == 0] = np.nan
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanmin(matrix, axis=1), np.nanmax(matrix, axis=1)
+    matrix = _digits(answers)
+    low = np.where(matrix == 0, 9, matrix).min(axis=1, initial=9)
+    high = matrix.max(axis=1, initial=0)
     return np.asarray(low == high)
 
 

@@ -9,6 +9,7 @@ BENCHMARKS = {
     "responses": "bench.responses_scale",
     "analysis": "bench.analysis_speed",
     "integrity": "bench.integrity_sim",
+    "flags": "bench.flag_pass_scale",
 }
 
 

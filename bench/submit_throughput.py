@@ -46,7 +46,7 @@ def prepare(env: dict, count: int, path: Path) -> None:
     from flask_migrate import upgrade
     from flask_wtf.csrf import generate_csrf
 
-    from survey import create_app, tokens
+    from survey import create_app, integrity, tokens
     from survey.extensions import db
     from survey.services import demo, responses, units
     from tests.helpers import complete_answers
@@ -60,19 +60,29 @@ def prepare(env: dict, count: int, path: Path) -> None:
         keys = [(c.id, period.id) for c in counters]
         db.engine.dispose()
     phones = []
-    for _ in range(64):
+    for number in range(64):
         with app.test_request_context():
             csrf = generate_csrf()
             cookie = app.session_interface.get_signing_serializer(app).dumps(
                 dict(session)
             )
-            phones.append((f"session={cookie}", csrf))
+            device = f"bench-phone-{number}"
+            phones.append(
+                (
+                    f"session={cookie}; sipas_device={device}",
+                    csrf,
+                    integrity.device_tag("bench-salt", device),
+                )
+            )
     body = complete_answers()
     with path.open("w") as out:
         for i in range(count):
-            cookie, csrf = phones[i % len(phones)]
+            cookie, csrf, device = phones[i % len(phones)]
             counter_id, period_id = keys[i % len(keys)]
-            key = tokens.issue_submission_key(SECRET, counter_id, period_id)
+            # Bound to the phone's cookie, as the server binds the forms it serves.
+            key = tokens.issue_submission_key(
+                SECRET, counter_id, period_id, device=device
+            )
             data = urlencode(body | {"k": key, "csrf_token": csrf}, doseq=True)
             out.write(f"{paths[i % len(paths)]}\t{cookie}\t{data}\n")
     _ = responses  # imported for the models' registration

@@ -31,7 +31,7 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
         count = db.session.scalar(
             sa.select(sa.func.count(SurveyResponse.id)).filter_by(period_id=period.id)
         )
-        assert count == 120
+        assert count == 120 + 8  # and the demo's stuffing phone, for the review queue
         per_unit = db.session.execute(
             sa.select(SurveyResponse.unit_id, sa.func.count())
             .filter_by(period_id=period.id)
@@ -81,3 +81,22 @@ def test_create_open_and_close_a_period(app, runner):
     bad_dates = runner.invoke(args=["create-period", "X", "2027-12-31", "2027-01-01"])
     assert bad_dates.exit_code == 1
     assert "cannot end before" in bad_dates.output
+
+
+def test_flag_responses_finds_the_demo_phone_and_is_idempotent(app, runner):
+    runner.invoke(args=["seed-demo", "--responses", "120"])
+    with app.app_context():
+        period_id = db.session.scalar(
+            sa.select(SurveyPeriod.id)
+            .filter_by(status="open")
+            .order_by(SurveyPeriod.id.desc())
+        )
+    first = runner.invoke(args=["flag-responses", str(period_id)])
+    assert first.exit_code == 0, first.output
+    assert "device-repeat 8" in first.output
+    again = runner.invoke(args=["flag-responses", str(period_id)])
+    assert again.output == first.output
+    scheduled = runner.invoke(args=["flag-responses", "--all-open", "--if-stale"])
+    assert f"period {period_id}: up to date" in scheduled.output
+    assert runner.invoke(args=["flag-responses"]).exit_code == 2
+    assert runner.invoke(args=["flag-responses", "999"]).exit_code == 1

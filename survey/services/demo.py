@@ -92,7 +92,39 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     if responses:
         add_dossiers(this_quarter, clock.today(), 6 * responses, rng)
         add_synthetic_responses(period, responses, rng)
+        add_stuffed_phone(period)
     return period
+
+
+def add_stuffed_phone(period: SurveyPeriod) -> None:
+    """One phone answering 5 everywhere, eight times in half an hour: the review queue's
+    first group in the demo."""
+    definition = definition_of(period.questionnaire)
+    counter = db.session.scalar(sa.select(Counter).order_by(Counter.id).limit(1))
+    day = max(clock.today() - timedelta(days=1), period.starts_on)
+    while day.weekday() >= 5 and day > period.starts_on:
+        day -= timedelta(days=1)
+    start = datetime.combine(day, time(8, 5), clock.VIETNAM).astimezone(UTC)
+    db.session.add_all(
+        SurveyResponse(
+            period_id=period.id,
+            unit_id=counter.unit_id,
+            counter_id=counter.id,
+            channel=Channel.COUNTER.value,
+            field="ho-tich",
+            submission_key=secrets.token_urlsafe(16),
+            form_served_at=start + timedelta(minutes=4 * n),
+            submitted_at=start + timedelta(minutes=4 * n, seconds=31),
+            network_hash="demo-counter-wifi",
+            device_hash="demo-staff-phone",
+            answers=definition.encode_answers(
+                {code: 5 for code in definition.scale_items}
+            ),
+            extra={},
+        )
+        for n in range(8)
+    )
+    db.session.commit()
 
 
 def quarter_start(day: date) -> date:
