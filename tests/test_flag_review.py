@@ -10,8 +10,10 @@ from survey.models import (
     FlagDecision,
     FlagGroup,
     PeriodStatus,
+    Publication,
     SurveyPeriod,
     SurveyResponse,
+    User,
 )
 from survey.services import indices, publications
 from tests.helpers import logged_in
@@ -38,6 +40,16 @@ def statuses(app) -> dict[str, str]:
             )
         )
         return {status for _, status in rows}
+
+
+def publish(app, settings: indices.Settings) -> int:
+    """Close the seeded period and publish it under these settings, as the admin."""
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        period.status = PeriodStatus.CLOSED.value
+        db.session.commit()
+        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+        return publications.publish(period, settings, by=admin).id
 
 
 def only_group(app) -> int:
@@ -153,14 +165,7 @@ def test_decisions_are_frozen_once_the_period_is_published(app):
     client = logged_in(app)
     client.get(QUEUE)
     group_id = only_group(app)
-    with app.app_context():
-        period = db.session.get(SurveyPeriod, PERIOD_ID)
-        period.status = PeriodStatus.CLOSED.value
-        db.session.commit()
-        from survey.models import User
-
-        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
-        publications.publish(period, indices.Settings(), by=admin)
+    publish(app, indices.Settings())
     reply = client.post(
         f"/admin/flag-groups/{group_id}/exclude",
         data={"reason": "trop tard"},
@@ -196,17 +201,9 @@ def test_policy_leaves_out_unreviewed_flags_and_results_show_both_indices(app):
 
 def test_publication_states_received_flagged_excluded_used(app, client):
     staff_phone_day(app)
+    publication_id = publish(app, indices.Settings(exclude_flags=("device-repeat",)))
     with app.app_context():
-        period = db.session.get(SurveyPeriod, PERIOD_ID)
-        period.status = PeriodStatus.CLOSED.value
-        db.session.commit()
-        from survey.models import User
-
-        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
-        publication = publications.publish(
-            period, indices.Settings(exclude_flags=("device-repeat",)), by=admin
-        )
-        assert publications.verify(publication)
+        assert publications.verify(db.session.get(Publication, publication_id))
     html = client.get(f"/results/{PERIOD_ID}").get_data(as_text=True)
     assert "Phiếu nhận / gắn cờ / loại / dùng" in html
     assert "Một điện thoại gửi nhiều lần" in html  # the policy, in words
