@@ -362,7 +362,13 @@ def prepare(signals: pd.DataFrame) -> pd.DataFrame:
     """
     frame = signals.copy()
     frame["seconds"] = (frame["submitted"] - frame["served"]).dt.total_seconds()
-    frame["day"] = frame["submitted"].dt.strftime("%Y-%m-%d")
+    # Categories: grouping by them sorts small integer codes, not a million strings.
+    codes, days = pd.factorize(frame["submitted"].dt.normalize())
+    frame["day"] = pd.Categorical.from_codes(
+        codes, categories=pd.Index(days).strftime("%Y-%m-%d")
+    )
+    for column in ("network", "device", "answers", "field"):
+        frame[column] = frame[column].astype("category")
     frame["t"] = (frame["submitted"] - pd.Timestamp("2000-01-01")).dt.total_seconds()
     frame["items"] = frame["answers"].str.len()
     frame["answered"] = (frame["items"] - frame["answers"].str.count("0")).clip(lower=1)
@@ -561,11 +567,12 @@ def flag_bursts(
 
 def pattern_digest(answers: pd.Series) -> pd.Series:
     """A short stable name of each answer pattern (8 hex digits of BLAKE2b)."""
+    values = answers.astype(str)
     names = {
         value: hashlib.blake2b(value.encode(), digest_size=4).hexdigest()
-        for value in answers.unique()
+        for value in values.unique()
     }
-    return answers.map(names)
+    return values.map(names)
 
 
 def pattern_shares(frame: pd.DataFrame) -> pd.Series:
@@ -636,7 +643,7 @@ def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Data
     period = _network_pattern_repeats(at_counter, shares, thresholds) & ~(
         network | counter
     )
-    at_counter = at_counter.assign(pattern=pattern_digest(at_counter["answers"]))
+    at_counter = at_counter.assign(pattern=at_counter["answers"])
     return pd.concat(
         [
             _flags(
@@ -644,7 +651,10 @@ def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Data
                 network,
                 "pattern-repeat",
                 lambda rows: _day_key(
-                    rows["network"], rows["counter"], rows["day"], rows["pattern"]
+                    rows["network"],
+                    rows["counter"],
+                    rows["day"],
+                    pattern_digest(rows["pattern"]),
                 ),
                 share,
             ),
@@ -652,7 +662,9 @@ def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Data
                 at_counter,
                 counter,
                 "pattern-repeat",
-                lambda rows: _day_key(rows["counter"], rows["day"], rows["pattern"]),
+                lambda rows: _day_key(
+                    rows["counter"], rows["day"], pattern_digest(rows["pattern"])
+                ),
                 share,
             ),
             _flags(
@@ -661,7 +673,11 @@ def flag_pattern_repeats(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Data
                 "pattern-repeat",
                 lambda rows: (
                     "period:"
-                    + _day_key(rows["network"], rows["counter"], rows["pattern"])
+                    + _day_key(
+                        rows["network"],
+                        rows["counter"],
+                        pattern_digest(rows["pattern"]),
+                    )
                 ),
                 share,
             ),

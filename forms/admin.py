@@ -48,6 +48,10 @@ class UnitForm(FlaskForm):
     )
     level = SelectField(_l("Cấp"), validators=[InputRequired(REQUIRED)])
     parent_id = SelectField(_l("Đơn vị cấp trên"), coerce=int, validators=[Optional()])
+    opening_hours = StringField(
+        _l("Giờ làm việc (bỏ trống = theo đơn vị cấp trên)"),
+        validators=[Optional(), Length(max=200, message=TOO_LONG)],
+    )
 
 
 class CounterForm(FlaskForm):

@@ -339,3 +339,30 @@ def test_cookies_are_secure_when_served_over_https(make_app):
         "/auth/login", data={"username": "admin", "password": "test-password-1"}
     )
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_unit_opening_hours_are_data_checked_when_saved(app, admin_client):
+    from survey.models import Unit
+
+    with app.app_context():
+        unit = db.session.scalar(sa.select(Unit).filter_by(code="X-HB"))
+        data = {
+            "code": unit.code,
+            "name": unit.name,
+            "level": unit.level,
+            "parent_id": unit.parent_id,
+        }
+        unit_id = unit.id
+    bad = admin_client.post(
+        f"/admin/units/{unit_id}/edit", data=data | {"opening_hours": "T2-T9 8-17"}
+    )
+    assert bad.status_code == 422
+    assert "Không đọc được" in bad.get_data(as_text=True)
+    good = admin_client.post(
+        f"/admin/units/{unit_id}/edit",
+        data=data | {"opening_hours": "T2-T7 07:00-11:30, 13:30-17:00"},
+    )
+    assert good.status_code == 302
+    with app.app_context():
+        unit = db.session.get(Unit, unit_id)
+        assert unit.opening_hours == "T2-T7 07:00-11:30, 13:30-17:00"

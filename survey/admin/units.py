@@ -1,6 +1,15 @@
 """The unit tree: view, create, edit, deactivate, import, export, restructure."""
 
-from flask import Response, abort, flash, g, redirect, render_template, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -81,15 +90,26 @@ def save(unit: Unit | None):
         )
         try:
             saved = units.save_unit(
-                unit, form.code.data, form.name.data, form.level.data, parent, by=g.user
+                unit,
+                form.code.data,
+                form.name.data,
+                form.level.data,
+                parent,
+                by=g.user,
+                opening_hours=form.opening_hours.data,
             )
+        except units.InvalidHours as exc:
+            form.opening_hours.errors.append(str(exc))
         except ServiceError as exc:
             form.code.errors.append(str(exc))
         else:
             flash(_("Đã lưu đơn vị %(name)s.", name=saved.name))
             return redirect(url_for("admin.unit_list"))
     return render_template(
-        "admin/unit_form.html", form=form, unit=unit
+        "admin/unit_form.html",
+        form=form,
+        unit=unit,
+        default_hours=current_app.config["OPENING_HOURS"],
     ), 422 if form.errors else 200
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import clock, tokens
+from .. import clock, integrity, tokens
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce
@@ -226,17 +226,36 @@ def _unit_state(unit: Unit) -> dict:
         "level": unit.level,
         "parent": unit.parent.code if unit.parent else None,
         "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
+        "opening_hours": unit.opening_hours,
     }
 
 
+class InvalidHours(ServiceError):
+    """Opening hours that cannot be read."""
+
+
 def save_unit(
-    unit: Unit | None, code: str, name: str, level: str, parent: Unit | None, *, by
+    unit: Unit | None,
+    code: str,
+    name: str,
+    level: str,
+    parent: Unit | None,
+    *,
+    by,
+    opening_hours: str | None = None,
 ) -> Unit:
-    """Create a unit (unit=None) or change one.
+    """Create a unit (unit=None) or change one; empty opening hours = the parent's.
 
     :raise ServiceError: if the code is taken, the level unknown or the parent a descendant.
+    :raise InvalidHours: if the opening hours cannot be read.
     """
     code, name = code.strip(), name.strip()
+    opening_hours = (opening_hours or "").strip() or None
+    if opening_hours:
+        try:
+            integrity.parse_hours(opening_hours)
+        except integrity.HoursError as exc:
+            raise InvalidHours(str(exc)) from None
     if level not in UNIT_LEVELS:
         raise ServiceError(f"Cấp {level} không hợp lệ.")
     clash = db.session.scalar(sa.select(Unit).filter_by(code=code))
@@ -254,6 +273,7 @@ def save_unit(
         unit = Unit(valid_from=clock.today())
         db.session.add(unit)
     unit.code, unit.name, unit.level, unit.parent = code, name, level, parent
+    unit.opening_hours = opening_hours
     db.session.flush()
     audit.record(
         "unit.create" if before is None else "unit.edit",
