@@ -23,7 +23,7 @@ plus a floor below which nothing is flagged whatever the baseline.
                         network or counter on one day, than its share of all answers
 ``off-hours``           a form served outside the unit's opening hours
 ``over-dossiers``       more responses at a unit on a day (or in one field) than
-                        dossiers it received or returned that day
+                        dossiers it returned (or received) that day
 ``unit-jump``           a unit's daily volume (per dossier when the register says) or
                         mean satisfaction far from its own history
 ======================  =============================================================
@@ -129,7 +129,8 @@ class Thresholds:
     dossier_slack : int
         2 responses above the dossiers of a day (or 10 % of them, whichever is more)
         before over-dossiers flags: fields are sometimes chosen wrongly and dossiers
-        received and returned cover the citizens present.
+        the larger of the dossiers received and returned stands for the citizens
+        present.
     dossier_slack_share : float
         0.1, see ``dossier_slack``.
     jump_min : int
@@ -190,7 +191,8 @@ class Context:
     units : sequence
         Unit codes in the order of the first axis of ``open_minutes``.
     dossiers : DataFrame
-        ``unit, field, day, dossiers``: dossiers received or returned that day.
+        ``unit, field, day, dossiers``: the larger of the dossiers received and the
+        dossiers returned that day.
     register_days : DataFrame
         ``unit, first, last``: the days the register covers for each unit.
     counter_days : DataFrame
@@ -369,6 +371,12 @@ def prepare(signals: pd.DataFrame) -> pd.DataFrame:
     )
     for column in ("network", "device", "answers", "field"):
         frame[column] = frame[column].astype("category")
+    # Who answered: the phone, or the response itself when it came without a cookie.
+    frame["who"] = np.where(
+        frame["device"].notna(),
+        frame["device"].cat.codes.to_numpy(),
+        -1 - np.arange(len(frame)),
+    )
     frame["t"] = (frame["submitted"] - pd.Timestamp("2000-01-01")).dt.total_seconds()
     frame["items"] = frame["answers"].str.len()
     frame["answered"] = (frame["items"] - frame["answers"].str.count("0")).clip(lower=1)
@@ -580,11 +588,18 @@ def pattern_shares(frame: pd.DataFrame) -> pd.Series:
     return frame["answers"].value_counts(normalize=True)
 
 
+def _votes(frame: pd.DataFrame, by: list[str]) -> pd.Series:
+    """One vote per phone and pattern in each group: a phone's own repeats are
+    device-repeat's business, and must not make its neighbours' answers look copied."""
+    return (~frame.duplicated([*by, "answers", "who"])).astype(int)
+
+
 def _pattern_repeats(
     frame: pd.DataFrame, by: list[str], shares: pd.Series, thresholds: Thresholds
 ) -> np.ndarray:
-    size = frame.groupby(by)["id"].transform("size").to_numpy()
-    copies = frame.groupby([*by, "answers"])["id"].transform("size").to_numpy()
+    votes = frame.assign(vote=_votes(frame, by))
+    size = votes.groupby(by)["vote"].transform("sum").to_numpy()
+    copies = votes.groupby([*by, "answers"])["vote"].transform("sum").to_numpy()
     share = frame["answers"].map(shares).to_numpy()
     tail = stats.binom.sf(copies - 1, size, share)
     return (copies >= thresholds.pattern_min) & (tail < thresholds.pattern_p)
@@ -596,18 +611,24 @@ def _network_pattern_repeats(
     """Over the period: one network's copies of a pattern at a counter against the
     pattern's share at the same counter from the other networks (and province-wide)."""
     by = ["network", "counter"]
-    size = frame.groupby(by)["id"].transform("size").to_numpy()
-    copies = frame.groupby([*by, "answers"])["id"].transform("size").to_numpy()
-    at_counter = frame.groupby("counter")["id"].transform("size").to_numpy()
+    frame = frame.assign(vote=_votes(frame, by))
+    size = frame.groupby(by)["vote"].transform("sum").to_numpy()
+    copies = frame.groupby([*by, "answers"])["vote"].transform("sum").to_numpy()
+    at_counter = frame.groupby("counter")["vote"].transform("sum").to_numpy()
     pattern_at_counter = (
-        frame.groupby(["counter", "answers"])["id"].transform("size").to_numpy()
+        frame.groupby(["counter", "answers"])["vote"].transform("sum").to_numpy()
     )
     others = at_counter - size
     with np.errstate(all="ignore"):
         elsewhere = (pattern_at_counter - copies) / others
     share = np.maximum(frame["answers"].map(shares).to_numpy(dtype=float), elsewhere)
     tail = stats.binom.sf(copies - 1, size, np.nan_to_num(share, nan=1.0))
-    same_day = frame.groupby([*by, "day", "answers"])["id"].transform("size").to_numpy()
+    same_day = (
+        frame.assign(vote=_votes(frame, [*by, "day"]))
+        .groupby([*by, "day", "answers"])["vote"]
+        .transform("sum")
+        .to_numpy()
+    )
     return (
         (others >= thresholds.pattern_baseline)
         & (copies >= thresholds.pattern_min)
@@ -701,7 +722,8 @@ def flag_over_dossiers(
     -----
     Only on days the register covers for the unit. Per unit and day,
     :math:`n > D + \\max(s, \\lceil r D \\rceil)` with :math:`D` the dossiers
-    received or returned that day (the citizens who could have been at the desk),
+    returned that day or received that day, whichever is more (the citizens who could
+    have been at the desk),
     ``s`` = ``dossier_slack`` and ``r`` = ``dossier_slack_share``; then per unit,
     field and day for the fields the citizen named (not "khac").
     """

@@ -50,8 +50,8 @@ EXPLANATIONS = {
     ),
     "off-hours": _l("Phiếu được mở ngoài giờ làm việc của đơn vị."),
     "over-dossiers": _l(
-        "Số phiếu trong ngày nhiều hơn số hồ sơ đơn vị tiếp nhận và trả kết quả trong "
-        "ngày đó theo sổ theo dõi hồ sơ."
+        "Số phiếu trong ngày nhiều hơn số hồ sơ đơn vị trả kết quả (hoặc tiếp nhận, nếu "
+        "nhiều hơn) trong ngày đó theo sổ theo dõi hồ sơ."
     ),
     "unit-jump": _l(
         "Số phiếu hoặc mức hài lòng trong ngày khác hẳn những ngày khác của chính đơn vị."

@@ -175,20 +175,24 @@ def build_context(period: SurveyPeriod, signals: pd.DataFrame) -> rules.Context:
     """Opening hours, register and history that the rules compare with."""
     unit_ids = sorted(set(signals["unit"].tolist()))
     first, last = period.starts_on, period.ends_on
-    received = sa.select(
-        Dossier.unit_id, Dossier.field, Dossier.received_on.label("day")
-    ).where(Dossier.received_on.between(first, last))
-    returned = sa.select(
-        Dossier.unit_id, Dossier.field, Dossier.returned_on.label("day")
-    ).where(Dossier.returned_on.between(first, last))
-    both = sa.union_all(received, returned).subquery()
-    dossiers = pd.DataFrame(
-        db.session.execute(
-            sa.select(
-                both.c.unit_id, both.c.field, both.c.day, sa.func.count()
-            ).group_by(both.c.unit_id, both.c.field, both.c.day)
-        ).all(),
-        columns=["unit", "field", "day", "dossiers"],
+    counts = []
+    for column in (Dossier.received_on, Dossier.returned_on):
+        counts.append(
+            pd.DataFrame(
+                db.session.execute(
+                    sa.select(Dossier.unit_id, Dossier.field, column, sa.func.count())
+                    .where(column.between(first, last))
+                    .group_by(Dossier.unit_id, Dossier.field, column)
+                ).all(),
+                columns=["unit", "field", "day", "dossiers"],
+            )
+        )
+    # Citizens at the desk that day: those returning a result or those handing one in,
+    # whichever the register shows more of (one citizen may do both).
+    dossiers = (
+        pd.concat(counts, ignore_index=True)
+        .groupby(["unit", "field", "day"], as_index=False)["dossiers"]
+        .max()
     )
     dossiers["day"] = _day_text(dossiers["day"])
     spans = pd.DataFrame(
