@@ -49,6 +49,10 @@ def publication(period_id: int):
         province=province,
         chart=chart,
         settings=published.settings,
+        beside=publications.side_by_side(published.summary),
+        counter_only=publications.counter_only(
+            {"results": overall, "summary": published.summary}
+        ),
     )
 
 

@@ -25,5 +25,6 @@ from . import (  # noqa: E402,F401
     register,
     responses,
     results,
+    sampling,
     units,
 )
