@@ -510,7 +510,11 @@ def draw(period: SurveyPeriod, *, by=None) -> DrawReport:
         raise Conflict("Đợt đã đóng: không rút mẫu được nữa.")
     plan.seed = secrets.token_hex(16)
     plan.drawn_at = clock.now()
-    report = _draw_pass(period, plan)
+    try:
+        report = _draw_pass(period, plan)
+    except ServiceError:
+        db.session.rollback()  # nothing of a refused draw stays, not even its seed
+        raise
     audit.record(
         "sample.draw",
         period,
