@@ -5,8 +5,9 @@ I, L, O and U, so nothing looks alike) and one check character (Luhn mod 32), sh
 as ``7K3M-QP9X-4TZ``. Typing is forgiving: case, spaces and dashes are ignored, and
 O/I/L are read as 0/1/1. A single mistyped character, and two swapped neighbours
 (except "0Z" for "Z0", as Luhn's "09" for "90"), are caught by the check character,
-so a typo gets "check the code", never someone else's invitation. Fifty random bits make guessing hopeless: with a million live
-invitations, one guess in a billion hits one.
+so a typo gets "check the code", never someone else's invitation. Fifty random bits
+make guessing hopeless: with a million live invitations, one guess in a billion hits
+one.
 """
 
 import secrets
