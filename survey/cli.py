@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from analysis import CI_METHODS
 
+from . import clock
 from .errors import ServiceError
 from .extensions import db
 from .models import Counter, Role, SurveyPeriod
@@ -421,32 +422,36 @@ def invitations_command(period_id, batch_id, links, slips, delivered, base_url):
     period = get_period(period_id)
     if batch_id is not None:
         invitations.batch_of(period, batch_id)
-    base = current_app.config["PUBLIC_BASE_URL"] or base_url
-    with current_app.test_request_context(base_url=base):
+    base = (current_app.config["PUBLIC_BASE_URL"] or base_url).rstrip("/")
+    with current_app.test_request_context():
         if links:
             lines = invitations.links_csv(
                 invitations.slips(period, batch_id),
-                lambda code: url_for("invite.respond", code=code, _external=True),
+                lambda code: base + url_for("invite.respond", code=code),
             )
             links.write_text("".join(lines), encoding="utf-8")
             click.echo(f"links written to {links}")
         if slips:
             if batch_id is None:
                 raise click.ClickException("Slips are printed batch by batch: --batch.")
-            slips.write_text(render_slips(period, batch_id), encoding="utf-8")
+            slips.write_text(render_slips(period, batch_id, base), encoding="utf-8")
             click.echo(f"slips written to {slips}")
     if delivered:
         ids = [batch_id] if batch_id else [b.id for b in invitations.batch_rows(period)]
         click.echo(f"{invitations.mark_delivered(period, ids)} batch(es) marked")
     for b in invitations.batch_rows(period):
-        state = f"delivered {b.delivered_at:%Y-%m-%d}" if b.delivered_at else "not sent"
+        state = (
+            f"delivered {clock.local(b.delivered_at):%Y-%m-%d}"
+            if b.delivered_at
+            else "not sent"
+        )
         click.echo(
             f"batch {b.id}: {b.unit}, {b.invitations} invitations, "
             f"{b.answered} answered, {state}"
         )
 
 
-def render_slips(period: SurveyPeriod, batch_id: int) -> str:
+def render_slips(period: SurveyPeriod, batch_id: int, base: str) -> str:
     """The slips page as one self-contained file (the stylesheet inlined)."""
     from .admin.counters import inline_svg
 
@@ -454,10 +459,10 @@ def render_slips(period: SurveyPeriod, batch_id: int) -> str:
     slips = [
         (slip, url, inline_svg(url))
         for slip in invitations.slips(period, batch_id)
-        for url in [url_for("invite.respond", code=slip.code, _external=True)]
+        for url in [base + url_for("invite.respond", code=slip.code)]
     ]
     css = Path(current_app.static_folder, "css", "print.css").read_text("utf-8")
-    entry = url_for("invite.enter", _external=True).split("://", 1)[-1]
+    entry = base.split("://", 1)[-1] + url_for("invite.enter")
     return render_template(
         "print/slips.html",
         period=period,

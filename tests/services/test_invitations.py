@@ -174,7 +174,9 @@ def test_concurrent_answers_to_one_code_store_exactly_one(app, period):
         with app.app_context():
             barrier.wait()
             try:
-                invitations.record_answer(ref, key, submission, ClientSignals(None, None))
+                invitations.record_answer(
+                    ref, key, submission, ClientSignals(None, None)
+                )
                 outcomes.append("stored")
             except invitations.CodeUsed:
                 outcomes.append("used")
