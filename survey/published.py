@@ -60,7 +60,7 @@ def publication(period_id: int):
 def publication_download(period_id: int, fmt: str):
     """Download the published table (every unit and indicator) as CSV or XLSX."""
     published = get_publication(period_id)
-    body = publications.export_table(published.results, fmt)
+    body = publications.export_table(publications.export_rows(published), fmt)
     mimetype = (
         "text/csv"
         if fmt == "csv"

@@ -187,6 +187,12 @@ def test_publication_names_each_numbers_channel(app, admin_client, both_channels
     assert "tỷ lệ phản hồi" in html
     assert "Hai kênh: mẫu ngẫu nhiên và QR tại quầy" in html
     assert "AAPOR RR1" in html
+    download = admin_client.get(f"/results/{PERIOD_ID}.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(download.lstrip("\ufeff"))))
+    assert {r["channel"] for r in rows} == {"sample", "counter"}
+    stp = [r for r in rows if r["unit"] == "STP" and r["indicator"] == "SIPAS"]
+    assert sorted(r["channel"] for r in stp) == ["counter", "sample"]
+    assert next(r for r in stp if r["channel"] == "sample")["rr1"]
 
 
 # --------------------------------------------------------------------------------------

@@ -255,6 +255,34 @@ def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, dict]]:
     return points
 
 
+def export_rows(publication: Publication) -> list[dict]:
+    """The published rows to download, each naming its channel where a sample exists.
+
+    With both channels, the counter's overall index per unit follows the sample's rows,
+    and the sample's rows carry the unit's response rate.
+    """
+    summary = publication.summary
+    channel = summary.get("channel")
+    if channel is None:
+        return publication.results
+    primary = "sample" if channel in ("sample", "both") else channel
+    beside = side_by_side(summary)
+    rows = [
+        {"channel": primary}
+        | row
+        | {
+            key: beside.get(row["unit"], {}).get("rate", {}).get(key)
+            for key in ("sampled", "completed", "rr1")
+        }
+        for row in publication.results
+    ]
+    rows += [
+        {"channel": "counter", "indicator": analysis.OVERALL} | row
+        for row in summary.get("counter", ())
+    ]
+    return rows
+
+
 def export_table(rows: list[dict], fmt: str) -> bytes:
     """CSV (UTF-8 with BOM, for spreadsheet programs) or XLSX of published rows."""
     frame = pd.DataFrame(rows)
