@@ -151,8 +151,9 @@ def previous_sampled_period(period: SurveyPeriod) -> SurveyPeriod | None:
 def last_period_figures(period: SurveyPeriod) -> pd.DataFrame:
     """Per unit, last period's measured design effect and RR1 (where they exist).
 
-    The design effect comes from the latest earlier publication (overall index of the
-    unit); the response rate from the latest earlier period with a drawn sample.
+    The design effect comes from the latest earlier publication whose headline figures
+    are the sample's (a counter stream's clustering says nothing of a sample's); the
+    response rate from the latest earlier period with a drawn sample.
     Columns unit_id, deff, response_rate (NaN where not measured).
     """
     codes = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
@@ -164,7 +165,8 @@ def last_period_figures(period: SurveyPeriod) -> pd.DataFrame:
         .limit(1)
     )
     deff = pd.DataFrame(columns=["unit_id", "deff"])
-    if publication is not None:
+    sampled = publication and publication.summary.get("channel") in ("sample", "both")
+    if sampled:
         deff = pd.DataFrame(
             [
                 (codes[r["unit"]], r["deff"])

@@ -1,6 +1,7 @@
 """Sample plans and draws on SQLite and PostgreSQL: proposals, refusals, reproducible
 draws, never twice, and Poisson sampling as the register grows."""
 
+import random
 from datetime import timedelta
 
 import numpy as np
@@ -22,9 +23,10 @@ from survey.models import (
     SampleStratum,
     SurveyPeriod,
     Unit,
+    User,
 )
-from survey.services import register, sampling
-from tests.sample_data import REGISTER, add_register, answer, drawn_period
+from survey.services import demo, indices, publications, register, sampling
+from tests.sample_data import REGISTER, add_register, deliver_all, drawn_period
 from tests.seed import PERIOD_ID
 
 
@@ -286,11 +288,14 @@ def test_a_closed_period_is_not_drawn(period):
 
 def test_last_periods_response_rate_and_design_effect_feed_the_plan(app_ctx):
     earlier = drawn_period(moe=10)
-    invitations = db.session.scalars(sa.select(Invitation)).all()
+    deliver_all(earlier)
+    demo.add_sampled_responses(earlier, 0.5, random.Random(4))
+    earlier.status = "closed"
+    db.session.commit()
+    admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+    publication = publications.publish(earlier, indices.Settings(), by=admin)
+    assert publication.summary["channel"] == "sample"
     stp = db.session.scalar(sa.select(Unit.id).filter_by(code="STP"))
-    stp_invitations = [i for i in invitations if i.unit_id == stp]
-    for invitation in stp_invitations[: len(stp_invitations) // 4]:
-        answer(invitation.code)
     # a new quarter after the earlier one, with its own register
     later = SurveyPeriod(
         name="Sau",
@@ -314,7 +319,34 @@ def test_last_periods_response_rate_and_design_effect_feed_the_plan(app_ctx):
     )
     db.session.commit()
     figures = sampling.last_period_figures(later).set_index("unit_id")
-    rate = 100 * (len(stp_invitations) // 4) / len(stp_invitations)
+    rate = sampling.rate_table(earlier, "unit").set_index("unit_id").loc[stp, "rr1"]
+    deff = next(
+        r["deff"]
+        for r in publication.results
+        if r["unit"] == "STP" and r["indicator"] == "SIPAS"
+    )
     assert figures.loc[stp, "response_rate"] == pytest.approx(rate)
-    proposal = sampling.propose(later, sampling.PlanSettings(response_rate=90))
+    assert figures.loc[stp, "deff"] == pytest.approx(deff)
+    settings = sampling.PlanSettings(response_rate=90, deff=3)
+    proposal = sampling.propose(later, settings)
     assert proposal["response_rate"].iloc[0] == pytest.approx(rate)
+    assert proposal["deff"].iloc[0] == pytest.approx(deff)
+
+
+def test_a_counter_publication_gives_no_design_effect_to_a_sample(app_ctx):
+    period = db.session.get(SurveyPeriod, PERIOD_ID)
+    demo.add_synthetic_responses(period, 120, random.Random(1))
+    period.status = "closed"
+    db.session.commit()
+    admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+    publications.publish(period, indices.Settings(), by=admin)
+    later = SurveyPeriod(
+        name="Sau",
+        starts_on=period.ends_on + timedelta(days=1),
+        ends_on=period.ends_on + timedelta(days=90),
+        questionnaire=period.questionnaire,
+        channels="sample",
+    )
+    db.session.add(later)
+    db.session.commit()
+    assert sampling.last_period_figures(later).empty
