@@ -226,6 +226,18 @@ class DecimalText(StringField):
         return super()._value()
 
 
+def ranged(kind, label, default, low, high):
+    """A required number field that must lie between low and high."""
+    return kind(
+        label,
+        default=default,
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(low, high, message=_l("Từ %(min)s đến %(max)s.")),
+        ],
+    )
+
+
 class SamplePlanForm(FlaskForm):
     """The planner's inputs of a sampled channel (a GET form: it proposes, saves nothing)."""
 
@@ -242,48 +254,23 @@ class SamplePlanForm(FlaskForm):
         ),
         default="srswor",
     )
-    moe = DecimalText(
-        _l("Sai số mong muốn (± điểm %)"),
-        default=5.0,
-        validators=[
-            InputRequired(REQUIRED),
-            NumberRange(0.5, 30, message=_l("Từ %(min)s đến %(max)s.")),
-        ],
-    )
+    moe = ranged(DecimalText, _l("Sai số mong muốn (± điểm %)"), 5.0, 0.5, 30)
     level = SelectField(
         _l("Độ tin cậy"),
         choices=choices([("0.95", "95%"), ("0.9", "90%"), ("0.99", "99%")]),
         default="0.95",
     )
-    share = DecimalText(
-        _l("Tỷ lệ hài lòng dự kiến (%)"),
-        default=50.0,
-        validators=[
-            InputRequired(REQUIRED),
-            NumberRange(1, 99, message=_l("Từ %(min)s đến %(max)s.")),
-        ],
+    share = ranged(DecimalText, _l("Tỷ lệ hài lòng dự kiến (%)"), 50.0, 1, 99)
+    deff = ranged(
+        DecimalText, _l("Hiệu ứng thiết kế (khi kỳ trước chưa đo)"), 1.5, 0.5, 10
     )
-    deff = DecimalText(
-        _l("Hiệu ứng thiết kế (khi kỳ trước chưa đo)"),
-        default=1.5,
-        validators=[
-            InputRequired(REQUIRED),
-            NumberRange(0.5, 10, message=_l("Từ %(min)s đến %(max)s.")),
-        ],
-    )
-    response_rate = DecimalText(
+    response_rate = ranged(
+        DecimalText,
         _l("Tỷ lệ phản hồi dự kiến, % (khi kỳ trước chưa đo)"),
-        default=50.0,
-        validators=[
-            InputRequired(REQUIRED),
-            NumberRange(1, 100, message=_l("Từ %(min)s đến %(max)s.")),
-        ],
+        50.0,
+        1,
+        100,
     )
-    min_per_field = IntegerField(
-        _l("Tối thiểu mỗi lĩnh vực (phiếu)"),
-        default=0,
-        validators=[
-            Optional(),
-            NumberRange(0, 1000, message=_l("Từ %(min)s đến %(max)s.")),
-        ],
+    min_per_field = ranged(
+        IntegerField, _l("Tối thiểu mỗi lĩnh vực (phiếu)"), 0, 0, 1000
     )

@@ -6,18 +6,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from survey import clock, invitation_codes
 from survey.extensions import db
 from survey.models import Invitation, SurveyPeriod, SurveyResponse
-from tests.conftest import skip_or_fail
 from tests.helpers import complete_answers, field_name, served_form
 from tests.sample_data import codes, drawn_period
 from tests.seed import PERIOD_ID
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.test_rate_limits import redis_url  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -187,16 +184,7 @@ def test_guessing_codes_is_limited_per_network(make_app):
     assert guess(client, 4, "10.9.9.9").status_code == 404  # another network
 
 
-@pytest.fixture
-def redis_url():
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError as exc:
-        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    return REDIS_URL
-
-
-def test_guessing_limit_is_shared_by_processes_through_redis(make_app, redis_url):
+def test_guessing_limit_is_shared_by_processes_through_redis(make_app, redis_url):  # noqa: F811
     config = dict(
         RATELIMIT_ENABLED=True,
         INVITATION_GUESS_LIMIT="3 per minute",

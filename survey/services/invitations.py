@@ -33,7 +33,13 @@ from ..models import (
 )
 from . import audit, periods
 from .questionnaires import definition_of
-from .responses import ClientSignals, InvalidSubmission, Submission, check_answers
+from .responses import (
+    ClientSignals,
+    InvalidSubmission,
+    Submission,
+    check_answers,
+    response_row,
+)
 
 _INSERT_RESPONSE = SurveyResponse.__table__.insert().returning(
     SurveyResponse.__table__.c.id
@@ -181,7 +187,10 @@ def record_answer(
     served_at = _read_key(key, invitation)
     definition = definition_of(invitation.period.questionnaire)
     check_answers(definition, submission)
-    row = dict(
+    row = response_row(
+        definition,
+        submission,
+        signals,
         period_id=invitation.period.id,
         unit_id=invitation.unit_id,
         counter_id=None,
@@ -190,13 +199,6 @@ def record_answer(
         invitation_id=invitation.id,
         submission_key=f"i{invitation.id}",
         form_served_at=served_at,
-        submitted_at=clock.now(),
-        network_hash=signals.network_hash,
-        device_hash=signals.device_hash,
-        answers=definition.encode_answers(submission.scale),
-        extra=submission.extra,
-        status="valid",
-        flags=[],
     )
     try:
         response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()

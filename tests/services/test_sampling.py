@@ -286,6 +286,20 @@ def test_a_closed_period_is_not_drawn(period):
         sampling.draw(period)
 
 
+def next_quarter(earlier: SurveyPeriod) -> SurveyPeriod:
+    """A draft period with the sample channel right after an earlier one."""
+    later = SurveyPeriod(
+        name="Sau",
+        starts_on=earlier.ends_on + timedelta(days=1),
+        ends_on=earlier.ends_on + timedelta(days=90),
+        questionnaire=earlier.questionnaire,
+        channels="sample",
+    )
+    db.session.add(later)
+    db.session.commit()
+    return later
+
+
 def test_last_periods_response_rate_and_design_effect_feed_the_plan(app_ctx):
     earlier = drawn_period(moe=10)
     deliver_all(earlier)
@@ -296,17 +310,7 @@ def test_last_periods_response_rate_and_design_effect_feed_the_plan(app_ctx):
     publication = publications.publish(earlier, indices.Settings(), by=admin)
     assert publication.summary["channel"] == "sample"
     stp = db.session.scalar(sa.select(Unit.id).filter_by(code="STP"))
-    # a new quarter after the earlier one, with its own register
-    later = SurveyPeriod(
-        name="Sau",
-        starts_on=earlier.ends_on + timedelta(days=1),
-        ends_on=earlier.ends_on + timedelta(days=90),
-        questionnaire=earlier.questionnaire,
-        channels="sample",
-        status="draft",
-    )
-    db.session.add(later)
-    db.session.commit()
+    later = next_quarter(earlier)
     db.session.add_all(
         Dossier(
             code=f"LATER-{i}",
@@ -340,13 +344,5 @@ def test_a_counter_publication_gives_no_design_effect_to_a_sample(app_ctx):
     db.session.commit()
     admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
     publications.publish(period, indices.Settings(), by=admin)
-    later = SurveyPeriod(
-        name="Sau",
-        starts_on=period.ends_on + timedelta(days=1),
-        ends_on=period.ends_on + timedelta(days=90),
-        questionnaire=period.questionnaire,
-        channels="sample",
-    )
-    db.session.add(later)
-    db.session.commit()
+    later = next_quarter(period)
     assert sampling.last_period_figures(later).empty
