@@ -107,5 +107,10 @@ def code_page(template: str):
 
 for error in (invitations.CodeMistyped, invitations.CodeUnknown):
     bp.register_error_handler(error, code_page("public/invitation_enter.html"))
-for error in (invitations.CodeUsed, invitations.CodeExpired, invitations.SurveyClosed):
+for error in (
+    invitations.CodeUsed,
+    invitations.CodeExpired,
+    invitations.SurveyNotStarted,
+    invitations.SurveyClosed,
+):
     bp.register_error_handler(error, code_page("public/invitation_state.html"))

@@ -146,6 +146,15 @@ def test_closed_period_gets_its_own_page(app, client, code):
     assert "Đợt khảo sát đã kết thúc" in response.get_data(as_text=True)
 
 
+def test_period_not_yet_open_gets_its_own_page(app, client, code):
+    with app.app_context():
+        db.session.get(SurveyPeriod, PERIOD_ID).status = "draft"
+        db.session.commit()
+    response = client.get(f"/i/{code}")
+    assert response.status_code == 409
+    assert "Đợt khảo sát chưa bắt đầu" in response.get_data(as_text=True)
+
+
 def test_form_needs_its_csrf_token(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -117,12 +117,13 @@ def sample_draw(period_id: int):
 def invitation_list(period_id: int):
     """List the invitation batches of a period and the response rates per unit."""
     period = get_period(period_id)
+    rates, overall = sampling.unit_and_overall_rates(period)
     return render_template(
         "admin/invitation_list.html",
         period=period,
         batches=invitations.batch_rows(period),
-        rates=sampling.rate_table(period, "unit").to_dict("records"),
-        overall=sampling.rate_table(period, "all").to_dict("records")[0],
+        rates=rates,
+        overall=overall,
     )
 
 

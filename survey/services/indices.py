@@ -269,12 +269,7 @@ def _weighted_design(period: SurveyPeriod, frame: pd.DataFrame, settings: Settin
     return design
 
 
-def _sampled_design(
-    period: SurveyPeriod,
-    frame: pd.DataFrame,
-    settings: Settings,
-    response_ids: list[int] | None,
-):
+def _sampled_design(frame: pd.DataFrame, settings: Settings, drawn: pd.DataFrame):
     """Strata unit × field, each respondent its own PSU, weights 1/π adjusted for
     nonresponse, fpc = the stratum's dossiers in the frame of the draw.
 
@@ -282,7 +277,6 @@ def _sampled_design(
     publication, without one of its responses); cells without respondents pass their
     weight to their unit's respondents.
     """
-    drawn = sampling.sample_frame(period, response_ids)
     responded = drawn["response"].notna().to_numpy()
     cells = drawn["unit"]
     if settings.nonresponse == "stratum":
@@ -360,18 +354,22 @@ def compute(
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
     channel = resolve_channel(settings.channel, set(frame["channel"]))
     settings = replace(settings, channel=channel)
+    # Every drawn dossier and its outcome: the sample's weights and response rates.
+    drawn = (
+        None
+        if channel == Channel.COUNTER
+        else sampling.sample_frame(period, response_ids)
+    )
     if channel != "both":
-        results = _compute_channel(period, settings, frame, channel, response_ids)
+        results = _compute_channel(period, settings, frame, channel, drawn)
     else:
-        results = _compute_channel(
-            period, settings, frame, Channel.SAMPLE, response_ids
-        )
+        results = _compute_channel(period, settings, frame, Channel.SAMPLE, drawn)
         results.beside = _compute_channel(period, settings, frame, Channel.COUNTER)
         results.gap = compare_channels(results.beside.table, results.table)
         results.channel, results.response_ids = channel, frame["id"].tolist()
     if channel != Channel.COUNTER:
-        by_unit = sampling.rate_table(period, "unit", response_ids)
-        overall = sampling.rate_table(period, "all", response_ids)
+        by_unit = sampling.rate_table(period, "unit", drawn=drawn)
+        overall = sampling.rate_table(period, "all", drawn=drawn)
         results.rates = pd.concat(
             [
                 by_unit.drop(columns=["unit_id", "unit_name"]),
@@ -387,13 +385,13 @@ def _compute_channel(
     settings: Settings,
     frame: pd.DataFrame,
     channel: str,
-    response_ids: list[int] | None = None,
+    drawn: pd.DataFrame | None = None,
 ) -> Results:
     """The results of one channel's responses of the frame."""
     frame = frame[frame["channel"] == channel].reset_index(drop=True)
     structure = structure_of(definition_of(period.questionnaire))
     if channel == Channel.SAMPLE:
-        design = _sampled_design(period, frame, settings, response_ids)
+        design = _sampled_design(frame, settings, drawn)
     else:
         design = _weighted_design(period, frame, settings)
     parents_all, units = unit_tree_maps()

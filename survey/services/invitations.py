@@ -66,6 +66,10 @@ class SurveyClosed(Conflict):
     """The invitation's period no longer collects responses."""
 
 
+class SurveyNotStarted(Conflict):
+    """The invitation's period has not been opened yet."""
+
+
 @dataclass(frozen=True)
 class InvitationRef:
     """An invitation as the public pages use it, read in one query."""
@@ -102,7 +106,8 @@ def normalize(text: str) -> str:
 def find(text: str) -> InvitationRef:
     """Return the open invitation behind a typed or linked code.
 
-    :raise CodeMistyped, CodeUnknown, CodeExpired, CodeUsed, SurveyClosed:
+    :raise CodeMistyped, CodeUnknown, CodeExpired, CodeUsed, SurveyNotStarted,
+        SurveyClosed:
     """
     code = normalize(text)
     response = SurveyResponse.__table__
@@ -130,6 +135,8 @@ def find(text: str) -> InvitationRef:
     ref = InvitationRef(*head, period=_period_ref(period))
     if ref.answered:
         raise CodeUsed("Mã mời này đã được dùng để trả lời.")
+    if period.status == PeriodStatus.DRAFT:
+        raise SurveyNotStarted("Đợt khảo sát của phiếu mời này chưa bắt đầu.")
     if period.status != PeriodStatus.OPEN:
         raise SurveyClosed("Đợt khảo sát của phiếu mời này đã kết thúc.")
     if clock.today() > ref.expires_on:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from analysis.sampling import (
     permanent_random_numbers,
     plan_strata,
+    response_rates,
     select_poisson,
     select_srswor,
 )
@@ -741,16 +742,18 @@ def sample_frame(
 
 
 def rate_table(
-    period: SurveyPeriod, by: str = "unit", response_ids: list[int] | None = None
+    period: SurveyPeriod,
+    by: str = "unit",
+    response_ids: list[int] | None = None,
+    drawn: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """AAPOR RR1 of the period's sample per unit (by="unit"), stratum or overall.
 
     Columns: the keys (unit_id, unit, unit_name; plus field by stratum), sampled, delivered,
-    completed, rr1, contact_rate. Empty without a sample.
+    completed, rr1, contact_rate. Empty without a sample. ``drawn`` is the period's
+    sample_frame() when the caller has read it already.
     """
-    from analysis.sampling import response_rates
-
-    frame = sample_frame(period, response_ids)
+    frame = sample_frame(period, response_ids) if drawn is None else drawn
     keys = {
         "unit": ["unit_id", "unit", "unit_name"],
         "stratum": ["unit_id", "unit", "unit_name", "field"],
@@ -759,9 +762,17 @@ def rate_table(
     return response_rates(frame["response"].notna(), frame["delivered"], groups)
 
 
+def unit_and_overall_rates(period: SurveyPeriod) -> tuple[list[dict], dict]:
+    """Response rates per unit (by unit code) and of the whole sample."""
+    drawn = sample_frame(period)
+    units = rate_table(period, "unit", drawn=drawn).sort_values("unit")
+    overall = rate_table(period, "all", drawn=drawn)
+    return units.to_dict("records"), overall.to_dict("records")[0]
+
+
 def unit_rates(period: SurveyPeriod, visible: set[int] | None = None) -> list[dict]:
     """Response rates per unit for the dashboard, limited to the units a person sees."""
-    table = rate_table(period, "unit")
+    table = rate_table(period, "unit").sort_values("unit")
     if visible is not None:
         table = table[table["unit_id"].isin(visible)]
     return table.to_dict("records")
