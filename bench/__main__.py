@@ -9,6 +9,7 @@ BENCHMARKS = {
     "responses": "bench.responses_scale",
     "analysis": "bench.analysis_speed",
     "coverage": "bench.coverage",
+    "sample": "bench.sample_scale",
 }
 
 

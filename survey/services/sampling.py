@@ -137,12 +137,14 @@ def _frame(period: SurveyPeriod) -> pd.DataFrame:
 
 
 def previous_sampled_period(period: SurveyPeriod) -> SurveyPeriod | None:
-    """The latest earlier period with a drawn sample."""
+    """The latest earlier closed period with a drawn sample (its rates are final)."""
     return db.session.scalar(
         sa.select(SurveyPeriod)
         .join(SamplePlan, SamplePlan.period_id == SurveyPeriod.id)
         .where(
-            SurveyPeriod.starts_on < period.starts_on, SamplePlan.drawn_at.is_not(None)
+            SurveyPeriod.starts_on < period.starts_on,
+            SurveyPeriod.status == PeriodStatus.CLOSED,
+            SamplePlan.drawn_at.is_not(None),
         )
         .order_by(SurveyPeriod.starts_on.desc())
         .limit(1)
@@ -154,7 +156,8 @@ def last_period_figures(period: SurveyPeriod) -> pd.DataFrame:
 
     The design effect comes from the latest earlier publication whose headline figures
     are the sample's (a counter stream's clustering says nothing of a sample's); the
-    response rate from the latest earlier period with a drawn sample.
+    response rate from the latest earlier closed period with a drawn sample, for units
+    whose invitations were delivered and answered at all.
     Columns unit_id, deff, response_rate (NaN where not measured).
     """
     codes = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
@@ -180,6 +183,7 @@ def last_period_figures(period: SurveyPeriod) -> pd.DataFrame:
     earlier = previous_sampled_period(period)
     if earlier is not None:
         table = rate_table(earlier, by="unit")
+        table = table[(table["delivered"] > 0) & (table["rr1"] > 0)]
         rates = pd.DataFrame(
             {"unit_id": table["unit_id"], "response_rate": table["rr1"]}
         )
@@ -230,17 +234,20 @@ def propose(
         period, counts["population"], settings.design
     )
     units = {u.id: u for u in db.session.scalars(sa.select(Unit))}
-    planned = plan_strata(
-        counts.rename(columns={"unit_id": "unit"}).assign(
-            population=counts["expected"]
-        ),
-        moe=settings.moe,
-        level=settings.level,
-        share=settings.share,
-        deff=settings.deff,
-        response_rate=settings.response_rate,
-        minimum=settings.min_per_field,
-    )
+    try:
+        planned = plan_strata(
+            counts.rename(columns={"unit_id": "unit"}).assign(
+                population=counts["expected"]
+            ),
+            moe=settings.moe,
+            level=settings.level,
+            share=settings.share,
+            deff=settings.deff,
+            response_rate=settings.response_rate,
+            minimum=settings.min_per_field,
+        )
+    except ValueError as exc:
+        raise PlanError(f"Không lập được kế hoạch: {exc}") from None
     proposal = pd.DataFrame(
         {
             "unit_id": counts["unit_id"].astype(int),
