@@ -241,7 +241,7 @@ def run() -> dict:
             "plan page (drawn, 200 units)": f"{base}/sample",
             "invitations page (batches, rates)": f"{base}/invitations",
             f"slips of one batch ({batch_size} slips)": f"{base}/invitations/slips?batch={batch}",
-            f"links CSV of the quarter ({counts['srswor']:,} rows)": f"{base}/invitations/links.csv",
+            f"links CSV ({counts['srswor']:,} rows)": f"{base}/invitations/links.csv",
             "results page (sample)": f"{base}/results",
         }  # fmt: skip
         measured = {name: page_ms(client, url) for name, url in pages.items()}
