@@ -11,6 +11,7 @@ process's, data included.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ TASKS = {
 
 def run() -> dict:
     started = time.monotonic()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-calibration-") as name:
         data = write_data(Path(name), ROWS)
         results = {task: measure(task, data, repeats=REPEATS) for task in TASKS}
@@ -52,7 +54,8 @@ guide than wall time on a busy machine.
 
 {measures_table(results, TASKS, first="task", goal_seconds=GOAL_SECONDS)}
 
-Whole benchmark: {total / 60:.1f} min.
+Whole benchmark: {total / 60:.1f} min; load average at the start {load:.1f} on
+{os.cpu_count()} cores (wall times above the CPU times mean other work shared them).
 """
     write_section("National calibration", body, "python -m bench calibration")
     return results
