@@ -432,8 +432,10 @@ def sample_weights(
     covered = (np.bincount(cell, weights=r) > 0)[cell]
     estimable = (np.bincount(group, weights=covered) > 0)[group]
     within = np.zeros(len(p))
-    within[covered] = nonresponse_adjust(base[covered], r[covered], cell[covered])
     spread = np.zeros(len(p))
+    if not covered.any():
+        return within  # nobody responded: no weight anywhere
+    within[covered] = nonresponse_adjust(base[covered], r[covered], cell[covered])
     spread[estimable] = (
         nonresponse_adjust(base[estimable], covered[estimable], group[estimable])
         / base[estimable]

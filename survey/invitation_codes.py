@@ -31,9 +31,7 @@ def check_character(payload: str) -> str:
 def new_code() -> str:
     """Return a fresh random code with its check character (stored form)."""
     value = int.from_bytes(secrets.token_bytes(7), "big") >> 6  # 50 random bits
-    payload = "".join(
-        ALPHABET[(value >> shift) & 31] for shift in range(45, -5, -5)
-    )
+    payload = "".join(ALPHABET[(value >> shift) & 31] for shift in range(45, -5, -5))
     return payload + check_character(payload)
 
 

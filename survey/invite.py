@@ -84,6 +84,7 @@ def render_survey(invitation, definition, form, status: int):
 
 
 @bp.get("/i/<code>/cam-on")
+@limiter.limit(guess_limit, deduct_when=unknown_code)
 def thanks(code: str):
     """Thank the citizen for answering an invitation."""
     unit = invitations.unit_name_of(code)

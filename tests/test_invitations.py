@@ -191,6 +191,13 @@ def test_guessing_codes_is_limited_per_network(make_app):
     assert refused.status_code == 429
     assert "Quá nhiều yêu cầu" in refused.get_data(as_text=True)
     assert guess(client, 4, "10.9.9.9").status_code == 404  # another network
+    # the thank-you page tells known from unknown codes: it counts too
+    other = "10.8.8.8"
+    thanks = [
+        client.get(f"/i/{unknown_code(s)}/cam-on", environ_base={"REMOTE_ADDR": other})
+        for s in range(4)
+    ]
+    assert [r.status_code for r in thanks] == [404, 404, 404, 429]
 
 
 def test_guessing_limit_is_shared_by_processes_through_redis(make_app, redis_url):  # noqa: F811

@@ -277,6 +277,12 @@ def _sampled_design(frame: pd.DataFrame, settings: Settings, drawn: pd.DataFrame
     publication, without one of its responses); cells without respondents pass their
     weight to their unit's respondents.
     """
+    unlinked = ~frame["id"].isin(drawn["response"])
+    if unlinked.any():
+        raise ResultsError(
+            f"{int(unlinked.sum())} phiếu kênh mẫu không gắn với hồ sơ nào đã rút trong "
+            "đợt, nên không có xác suất chọn; chọn kênh QR tại quầy, hoặc loại các phiếu này."
+        )
     responded = drawn["response"].notna().to_numpy()
     cells = drawn["unit"]
     if settings.nonresponse == "stratum":
@@ -287,10 +293,6 @@ def _sampled_design(frame: pd.DataFrame, settings: Settings, drawn: pd.DataFrame
     frame["stratum"] = frame["unit"] + "|" + frame["field"]
     frame["weight"] = frame["id"].map(by_response["weight"])
     frame["fpc"] = frame["id"].map(by_response["population"])
-    if frame[["weight", "fpc"]].isna().any().any():
-        raise ResultsError(
-            "Có phiếu mẫu không gắn với hồ sơ đã rút trong đợt; kiểm tra lại việc rút mẫu."
-        )
     design = analysis.make_design(
         frame,
         strata="stratum",

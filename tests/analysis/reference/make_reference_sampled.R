@@ -25,8 +25,10 @@
 #   * Domains (ALL and each unit) are subsets of the design (subset keeps every
 #     stratum in the variance), degrees of freedom degf() of the subset.
 #   * Criteria: svyratio(~y, ~a) with y = answered 4 or 5, a = answered;
-#     svyciprop(method = "beta") on the answered, and the Korn-Graubard interval from
-#     its formula (as make_reference_estimates.R). Elements (mean of their criteria)
+#     svyciprop(method = "beta") on the answered (it takes its df from the answered
+#     subset whatever df it is given: the platform's df = "answers"), and the
+#     Korn-Graubard interval from its formula with the domain's df (as
+#     make_reference_estimates.R). Elements (mean of their criteria)
 #     and SIPAS (mean of elements): svycontrast of svytotal, t interval with degf.
 
 suppressPackageStartupMessages(library(survey))
