@@ -173,3 +173,14 @@ def test_settings_stored_before_channels_mean_the_counter():
     assert indices.Settings.from_dict(legacy).channel == "counter"
     with pytest.raises(indices.ResultsError):
         indices.Settings(channel="pooled")
+
+
+def test_sampled_responses_without_a_drawn_dossier_are_refused(app_ctx):
+    period = drawn_period()
+    demo.add_synthetic_responses(period, 50, random.Random(5))
+    stray = db.session.scalars(sa.select(SurveyResponse).limit(1)).one()
+    stray.channel = "sample"
+    db.session.commit()
+    with pytest.raises(indices.ResultsError, match="không gắn với hồ sơ"):
+        indices.compute(period, indices.Settings(channel="sample"))
+    assert indices.compute(period, indices.Settings(channel="counter")).response_ids
