@@ -61,9 +61,10 @@ def copy(text_blocks, table: str, columns: str) -> None:
 
     with db.engine.connect() as conn:
         raw = conn.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({columns}) FROM STDIN"
-        ) as target:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as target,
+        ):
             for block in text_blocks:
                 target.write(block)
         raw.commit()
@@ -71,7 +72,9 @@ def copy(text_blocks, table: str, columns: str) -> None:
 
 def dossier_lines(prefix, count, first_day, days, unit_ids, rng):
     weight = 1 / np.arange(1, len(unit_ids) + 1) ** 0.7  # busy and quiet units
-    units = np.asarray(unit_ids)[rng.choice(len(unit_ids), count, p=weight / weight.sum())]
+    units = np.asarray(unit_ids)[
+        rng.choice(len(unit_ids), count, p=weight / weight.sum())
+    ]
     fields = rng.choice(len(FIELDS), count, p=[0.3, 0.25, 0.1, 0.15, 0.08, 0.07, 0.05])
     returned = np.datetime64(first_day) + rng.integers(0, days, count)
     received = returned - rng.integers(1, 15, count)
@@ -233,9 +236,12 @@ def run() -> dict:
             )
             db.engine.dispose()
         client = app.test_client()
-        assert client.post(
-            "/auth/login", data={"username": "admin", "password": PASSWORD}
-        ).status_code == 302
+        assert (
+            client.post(
+                "/auth/login", data={"username": "admin", "password": PASSWORD}
+            ).status_code
+            == 302
+        )
         base = f"/admin/periods/{setup['closed']}"
         pages = {
             "plan page (drawn, 200 units)": f"{base}/sample",
