@@ -10,6 +10,9 @@ BENCHMARKS = {
     "analysis": "bench.analysis_speed",
     "integrity": "bench.integrity_sim",
     "flags": "bench.flag_pass_scale",
+    "calibration": "bench.calibration",
+    "coverage": "bench.coverage",
+    "sample": "bench.sample_scale",
 }
 
 

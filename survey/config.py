@@ -59,6 +59,12 @@ class Config:
     # Opening hours of units without hours of their own (and without a parent that has
     # them): "T2-T6 07:30-17:00; T7 07:30-11:30".
     OPENING_HOURS = "T2-T6 07:30-17:00; T7 07:30-11:30"
+    # Unknown invitation codes per client network: a citizen mistypes a few times (and
+    # the check character catches most typos before they count); a guesser needs
+    # billions of tries.
+    INVITATION_GUESS_LIMIT = "20 per 10 minutes"
+    # Days an invitation can be answered from the day it is drawn.
+    INVITATION_DAYS = 30
     LOGIN_RATE_LIMIT = "10 per minute"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     PROXY_COUNT = (

@@ -29,6 +29,11 @@ ANSWERED = "answered"  # session: unit id -> (answered at, digest of the key)
 ANOTHER = "khac"  # ?khac=1: a form for another dossier, after answering
 
 
+def submit_limit() -> str:
+    """Submissions per client network (the invitation pages use it too)."""
+    return current_app.config["SUBMIT_RATE_LIMIT"]
+
+
 @bp.get("/")
 def index():
     """Explain the survey to someone who opens the site without a QR code."""

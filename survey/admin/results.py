@@ -45,7 +45,13 @@ def settings_from(form: ResultsForm) -> indices.Settings:
         trim=trim,
         margins=margins,
         exclude_flags=tuple(form.exclude_flags.data or ()),
+        channel=form.channel.data,
+        nonresponse=form.nonresponse.data,
     )
+
+
+def allowed(unit: str, codes: set[str] | None) -> bool:
+    return codes is None or unit in codes
 
 
 @bp.route("/periods/<int:period_id>/results", methods=("GET", "POST"))
@@ -80,7 +86,7 @@ def period_results(period_id: int):
         for r in content["results"]
         if r["indicator"] == analysis.OVERALL
         and r["kind"] == "unit"
-        and (codes is None or r["unit"] in codes)
+        and allowed(r["unit"], codes)
     ]
     province = next(
         r
@@ -99,6 +105,10 @@ def period_results(period_id: int):
         labels=LABELS,
         chart=chart,
         summary=content["summary"],
+        beside=publications.side_by_side(content["summary"]),
+        counter_only=[
+            r for r in publications.counter_only(content) if allowed(r["unit"], codes)
+        ],
         settings=computed.settings,
         error=None,
         publication=publications.publication_of(period),

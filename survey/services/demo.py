@@ -13,13 +13,15 @@ from ..models import (
     Channel,
     Counter,
     Dossier,
+    Invitation,
+    InvitationBatch,
     Role,
     SurveyPeriod,
     SurveyResponse,
     Unit,
     User,
 )
-from . import accounts, indices, periods, publications, units
+from . import accounts, indices, invitations, periods, publications, sampling, units
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
 DEMO_UNITS = """code,name,level,parent_code
@@ -93,6 +95,7 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
         add_dossiers(this_quarter, clock.today(), 6 * responses, rng)
         add_synthetic_responses(period, responses, rng)
         add_stuffed_phone(period)
+        add_sample(period, rng)
     return period
 
 
@@ -125,6 +128,93 @@ def add_stuffed_phone(period: SurveyPeriod) -> None:
         for n in range(8)
     )
     db.session.commit()
+
+
+def add_sample(period: SurveyPeriod, rng: random.Random, answered: float = 0.55):
+    """Plan and draw a Poisson sample, deliver all but one batch, answer some invitations.
+
+    Sampled citizens answer less favourably than the counter stream (the drift the
+    side-by-side results make visible); a few invitations stay unanswered for a
+    newcomer to try.
+    """
+    admin = db.session.scalar(sa.select(User).filter_by(role=Role.ADMIN).limit(1))
+    sampling.save_plan(
+        period,
+        sampling.PlanSettings(
+            design="poisson", moe=8, deff=1.2, response_rate=100 * answered
+        ),
+        by=admin,
+    )
+    sampling.draw(period, by=admin)
+    batches = [row.id for row in invitations.batch_rows(period)]
+    invitations.mark_delivered(period, batches[:-1], by=admin)
+    add_sampled_responses(period, answered, rng)
+
+
+def add_sampled_responses(
+    period: SurveyPeriod, share: float, rng: random.Random, drift: float = 0.6
+) -> None:
+    """Answer a share of the delivered invitations, less satisfied than at the counter."""
+    definition = definition_of(period.questionnaire)
+    unit_level = _unit_levels()
+    delivered = db.session.execute(
+        sa.select(Invitation.id, Invitation.unit_id, Invitation.field)
+        .join(InvitationBatch, InvitationBatch.id == Invitation.batch_id)
+        .where(
+            Invitation.period_id == period.id,
+            InvitationBatch.delivered_at.is_not(None),
+        )
+        .order_by(Invitation.id)
+    ).all()
+    last = min(period.ends_on, clock.today())
+    span = (last - period.starts_on).days
+    rows = []
+    for invitation_id, unit_id, field in delivered:
+        if rng.random() >= share:
+            continue
+        level = unit_level.get(unit_id, 0.0) - drift + rng.gauss(0, 0.7)
+        day = last - timedelta(days=rng.randrange(0, min(span, 30) + 1))
+        served = datetime.combine(day, time(19, 0), clock.VIETNAM).astimezone(
+            UTC
+        ) + timedelta(minutes=rng.randrange(0, 180))
+        rows.append(
+            SurveyResponse(
+                period_id=period.id,
+                unit_id=unit_id,
+                channel=Channel.SAMPLE.value,
+                field=field,
+                invitation_id=invitation_id,
+                submission_key=f"i{invitation_id}",
+                form_served_at=served,
+                submitted_at=served + timedelta(seconds=rng.randrange(90, 500)),
+                answers=definition.encode_answers(
+                    _synthetic_scale(definition, rng, level)
+                ),
+                extra={"gender": rng.choice(("nam", "nu"))},
+            )
+        )
+    db.session.add_all(rows)
+    db.session.commit()
+
+
+def _unit_levels(improvement: float = 0.0) -> dict[int, float]:
+    """Each demo unit's latent satisfaction: the same units are strong or weak always."""
+    levels = random.Random(7)
+    counters = db.session.scalars(sa.select(Counter.unit_id).distinct())
+    return {u: levels.uniform(-0.8, 0.9) + improvement for u in sorted(counters)}
+
+
+def _synthetic_scale(definition, rng: random.Random, level: float) -> dict[str, int]:
+    """Answers around a latent level: E5 is weaker and often unanswered."""
+    scale = {"overall": _likert(rng, level)}
+    for element in definition.elements:
+        shift = -0.6 if element.code == "E5" else 0.0
+        for criterion in element.criteria:
+            unanswered = element.code == "E5" and rng.random() < 0.25
+            scale[criterion.code] = (
+                NO_OPINION if unanswered else _likert(rng, level + shift)
+            )
+    return scale
 
 
 def quarter_start(day: date) -> date:
@@ -174,11 +264,7 @@ def add_synthetic_responses(
     """Add responses with a realistic spread: units differ, E5 is weaker and often unanswered."""
     definition = definition_of(period.questionnaire)
     counters = list(db.session.scalars(sa.select(Counter)))
-    levels = random.Random(7)  # the same units are strong or weak every quarter
-    unit_level = {
-        u: levels.uniform(-0.8, 0.9) + improvement
-        for u in sorted({c.unit_id for c in counters})
-    }
+    unit_level = _unit_levels(improvement)
     fields = [o.code for o in definition.question("field").options]
     last = min(period.ends_on, clock.today())
     span = (last - period.starts_on).days
@@ -186,14 +272,7 @@ def add_synthetic_responses(
     for _ in range(count):
         counter = rng.choice(counters)
         level = unit_level[counter.unit_id] + rng.gauss(0, 0.7)
-        scale = {"overall": _likert(rng, level)}
-        for element in definition.elements:
-            shift = -0.6 if element.code == "E5" else 0.0
-            for criterion in element.criteria:
-                unanswered = element.code == "E5" and rng.random() < 0.25
-                scale[criterion.code] = (
-                    NO_OPINION if unanswered else _likert(rng, level + shift)
-                )
+        scale = _synthetic_scale(definition, rng, level)
         day = last - timedelta(days=rng.randrange(0, min(span, 45) + 1))
         # Opening hours in Vietnam, stored in UTC like every timestamp (SQLite keeps no zone).
         served = datetime.combine(day, time(7, 30), clock.VIETNAM).astimezone(

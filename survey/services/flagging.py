@@ -548,8 +548,8 @@ def excluded_by_policy(codes: Iterable[str]):
 def effect_of_flags(
     period: SurveyPeriod, settings, used: pd.DataFrame, parents: dict
 ) -> dict:
-    """Per unit: responses received, flagged, excluded and used, and the overall index
-    with and without the flagged responses (so a reader sees how far they move it).
+    """Per unit: counter responses received, flagged, excluded and used, and the overall
+    index with and without the flagged responses (so a reader sees how far they move it).
 
     "Flagged" counts responses with a flag not cleared by a review; "excluded" those a
     review excluded plus those the policy (``settings.exclude_flags``) left out.
@@ -565,10 +565,16 @@ def effect_of_flags(
             sa.func.sum(sa.case((has_flag, 1), else_=0)),
             sa.func.sum(sa.case((SurveyResponse.status == "excluded", 1), else_=0)),
         )
-        .where(SurveyResponse.period_id == period.id)
+        .where(
+            SurveyResponse.period_id == period.id,
+            SurveyResponse.channel == Channel.COUNTER.value,
+        )
         .group_by(SurveyResponse.unit_id)
     ).all()
-    valid = response_frame(period) if settings.exclude_flags else used
+    valid = used
+    if settings.exclude_flags:
+        valid = response_frame(period)
+        valid = valid[valid["channel"] == Channel.COUNTER.value]
     flagged_ids = set(
         db.session.scalars(
             sa.select(SurveyResponse.id).where(

@@ -6,26 +6,31 @@ settings, and returns the tables that the pages and publications show.
 """
 
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 import analysis
+from analysis.channels import compare_channels
 from analysis.compare import compare_to_parent, rank_intervals
+from analysis.sampling import sample_weights
 from analysis.weights import post_stratify, rake, trim_weights
 
 from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import SurveyPeriod, SurveyResponse, Unit
-from . import flagging, register
+from ..models import Channel, SurveyPeriod, SurveyResponse, Unit
+from . import flagging, register, sampling
 from .questionnaires import definition_of
 
 FLAG_CODES = flagging.rules.CODES
 
 WEIGHTINGS = ("none", "volume", "rake")
+# "auto": the sample where one exists, with the counter beside it where both exist.
+CHANNELS = ("auto", "sample", "counter", "both")
+NONRESPONSE_CELLS = ("stratum", "unit")
 PEER_BLOCKS = {
     "department": "Sở, ban, ngành",
     "ward": "Phường",
@@ -54,6 +59,11 @@ class Settings:
     # Exclusion policy: besides the responses a review excluded, leave out every
     # response with an unreviewed flag of these kinds (analysis.integrity.CODES).
     exclude_flags: tuple[str, ...] = ()
+    # Which responses: the sampled channel, the counter channel or both side by side
+    # (never pooled); "auto" is resolved by compute() and stored resolved.
+    channel: str = "auto"
+    # Nonresponse cells of the sampled channel: its strata (unit × field) or its units.
+    nonresponse: str = "stratum"
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
@@ -71,6 +81,10 @@ class Settings:
         unknown = set(self.exclude_flags) - set(FLAG_CODES)
         if unknown:
             raise ResultsError(f"Unknown flag kinds {', '.join(sorted(unknown))}.")
+        if self.channel not in CHANNELS:
+            raise ResultsError(f"Unknown channel {self.channel}.")
+        if self.nonresponse not in NONRESPONSE_CELLS:
+            raise ResultsError(f"Unknown nonresponse cells {self.nonresponse}.")
 
     def to_dict(self) -> dict:
         return asdict(self) | {
@@ -80,9 +94,11 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Settings":
+        # Settings stored before channels existed used every response, all counter.
         return cls(
             **(
-                data
+                {"channel": Channel.COUNTER.value}
+                | data
                 | {
                     "margins": tuple(data.get("margins", ())),
                     "exclude_flags": tuple(data.get("exclude_flags", ())),
@@ -106,6 +122,12 @@ class Results:
     # Per unit code (and ALL): responses received, flagged, excluded, used, and the
     # overall index with and without the flagged responses (flagging.effect_of_flags).
     integrity: dict = field(default_factory=dict)
+    channel: str = Channel.COUNTER.value  # "sample", "counter" or "both"
+    # With both channels: the counter's results beside the sample's, and counter - sample.
+    beside: "Results | None" = None
+    gap: pd.DataFrame | None = None
+    # The sampled channel's AAPOR response rates per unit (and "ALL").
+    rates: pd.DataFrame | None = None
 
 
 def structure_of(definition) -> analysis.Structure:
@@ -135,6 +157,7 @@ def response_frame(
             SurveyResponse.submitted_at,
             SurveyResponse.answers,
             SurveyResponse.extra,
+            SurveyResponse.channel,
         )
         .join(Unit, Unit.id == SurveyResponse.unit_id)
         .where(SurveyResponse.period_id == period.id)
@@ -149,7 +172,16 @@ def response_frame(
     rows = db.session.execute(query).all()
     frame = pd.DataFrame(
         rows,
-        columns=["id", "unit", "counter", "field", "submitted_at", "answers", "extra"],
+        columns=[
+            "id",
+            "unit",
+            "counter",
+            "field",
+            "submitted_at",
+            "answers",
+            "extra",
+            "channel",
+        ],
     )
     items = definition.scale_items
     digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
@@ -261,6 +293,72 @@ def _weighted_design(period: SurveyPeriod, frame: pd.DataFrame, settings: Settin
     return design
 
 
+def _sampled_design(frame: pd.DataFrame, settings: Settings, drawn: pd.DataFrame):
+    """Strata unit × field, each respondent its own PSU, weights 1/π adjusted for
+    nonresponse, fpc = the stratum's dossiers in the frame of the draw.
+
+    Nonrespondents are the drawn dossiers without a valid response (or, for a
+    publication, without one of its responses); cells without respondents pass their
+    weight to their unit's respondents.
+    """
+    unlinked = ~frame["id"].isin(drawn["response"])
+    if unlinked.any():
+        raise ResultsError(
+            f"{int(unlinked.sum())} phiếu kênh mẫu không gắn với hồ sơ nào đã rút trong "
+            "đợt, nên không có xác suất chọn; chọn kênh QR tại quầy, hoặc loại các phiếu này."
+        )
+    responded = drawn["response"].notna().to_numpy()
+    cells = drawn["unit"]
+    if settings.nonresponse == "stratum":
+        cells = drawn["unit"] + "|" + drawn["field"]
+    weights = sample_weights(drawn["probability"], responded, cells, drawn["unit"])
+    answered = drawn[responded].assign(weight=weights[responded])
+    by_response = answered.set_index(answered["response"].astype(int))
+    frame["stratum"] = frame["unit"] + "|" + frame["field"]
+    frame["weight"] = frame["id"].map(by_response["weight"])
+    frame["fpc"] = frame["id"].map(by_response["population"])
+    design = analysis.make_design(
+        frame,
+        strata="stratum",
+        psu="psu",
+        weight="weight",
+        fpc="fpc",
+        lonely_psu=settings.lonely_psu,
+    )
+    if settings.trim:
+        design = trim_weights(
+            design, upper=settings.trim * float(np.mean(design.weights))
+        )
+    return design
+
+
+def resolve_channel(requested: str, channels: set[str]) -> str:
+    """The channel to compute: "auto" is the sample, beside the counter where both exist.
+
+    :raise ResultsError: if the requested channel has no valid responses.
+    """
+    has_sample = Channel.SAMPLE in channels
+    has_counter = Channel.COUNTER in channels
+    if requested == "auto":
+        if has_sample and has_counter:
+            return "both"
+        return Channel.SAMPLE.value if has_sample else Channel.COUNTER.value
+    missing = {
+        "sample": not has_sample,
+        "counter": not has_counter,
+        "both": not (has_sample and has_counter),
+    }[requested]
+    if missing:
+        raise ResultsError(
+            {
+                "sample": "Chưa có phiếu hợp lệ từ mẫu ngẫu nhiên (phiếu mời) trong đợt này.",
+                "counter": "Chưa có phiếu hợp lệ qua mã QR tại quầy trong đợt này.",
+                "both": "Đợt này chưa có phiếu hợp lệ của cả hai kênh để đặt cạnh nhau.",
+            }[requested]
+        )
+    return requested
+
+
 def unit_tree_maps() -> tuple[dict[str, str], dict[str, Unit]]:
     units = list(db.session.scalars(sa.select(Unit)))
     by_id = {u.id: u for u in units}
@@ -273,6 +371,8 @@ def compute(
 ) -> Results:
     """Compute every index of a period with its uncertainty, ranks and comparisons.
 
+    Channels are never pooled: the sample, the counter, or both side by side with the
+    counter − sample difference per unit (settings.channel).
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
     if response_ids is None:
@@ -282,8 +382,62 @@ def compute(
     )
     if frame.empty:
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
+    channel = resolve_channel(settings.channel, set(frame["channel"]))
+    settings = replace(settings, channel=channel)
+    # Every drawn dossier and its outcome: the sample's weights and response rates.
+    drawn = (
+        None
+        if channel == Channel.COUNTER
+        else sampling.sample_frame(period, response_ids)
+    )
+    if channel != "both":
+        results = _compute_channel(period, settings, frame, channel, drawn)
+    else:
+        results = _compute_channel(period, settings, frame, Channel.SAMPLE, drawn)
+        results.beside = _compute_channel(period, settings, frame, Channel.COUNTER)
+        results.gap = compare_channels(results.beside.table, results.table)
+        results.channel, results.response_ids = channel, frame["id"].tolist()
+    if channel != Channel.COUNTER:
+        by_unit = sampling.rate_table(period, "unit", drawn=drawn)
+        overall = sampling.rate_table(period, "all", drawn=drawn)
+        results.rates = pd.concat(
+            [
+                by_unit.drop(columns=["unit_id", "unit_name"]),
+                overall.assign(unit=analysis.ALL),
+            ],
+            ignore_index=True,
+        )
+    if response_ids is None and channel != Channel.SAMPLE:
+        results.integrity = _effect_of_flags(period, settings, frame)
+    return results
+
+
+def _effect_of_flags(
+    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame
+) -> dict:
+    """The counter channel's responses received, flagged, excluded and used per unit,
+    and its index with and without the flagged ones (flags are a counter matter)."""
+    counter = frame[frame["channel"] == Channel.COUNTER].reset_index(drop=True)
+    parents_all, _ = unit_tree_maps()
+    present = set(counter["unit"])
+    parents = {u: p for u, p in parents_all.items() if u in present}
+    return flagging.effect_of_flags(period, settings, counter, parents)
+
+
+def _compute_channel(
+    period: SurveyPeriod,
+    settings: Settings,
+    frame: pd.DataFrame,
+    channel: str,
+    drawn: pd.DataFrame | None = None,
+) -> Results:
+    """The results of one channel's responses of the frame."""
+    frame = frame[frame["channel"] == channel].reset_index(drop=True)
     structure = structure_of(definition_of(period.questionnaire))
-    design = _weighted_design(period, frame, settings)
+    if channel == Channel.SAMPLE:
+        design = _sampled_design(frame, settings, drawn)
+    else:
+        design = _weighted_design(period, frame, settings)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
@@ -338,9 +492,8 @@ def compute(
             "max": float(design.weights.max()),
             "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
         },
+        channel=str(channel),
     )
-    if response_ids is None:
-        results.integrity = flagging.effect_of_flags(period, settings, frame, parents)
     return results
 
 

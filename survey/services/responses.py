@@ -190,7 +190,10 @@ def record_response(
     if waited < config["SUBMIT_MIN_SECONDS"]:
         raise TooEarly(int(config["SUBMIT_MIN_SECONDS"] - waited) + 1)
     answers = definition.encode_answers(submission.scale)
-    row = dict(
+    row = response_row(
+        definition,
+        submission,
+        signals,
         period_id=period.id,
         unit_id=counter.unit_id,
         counter_id=counter.id,
@@ -199,11 +202,6 @@ def record_response(
         submission_key=signed.nonce,
         form_served_at=signed.served_at,
         submitted_at=now,
-        network_hash=signals.network_hash,
-        device_hash=signals.device_hash,
-        answers=answers,
-        extra=submission.extra,
-        status="valid",
         flags=flagging.flags_at_submission(
             counter.unit_id, signed.served_at, now, answers
         ),
@@ -219,6 +217,30 @@ def record_response(
             raise
         return existing, False
     return response_id, True
+
+
+def response_row(
+    definition: Questionnaire,
+    submission: Submission,
+    signals: ClientSignals,
+    **origin,
+) -> dict:
+    """The row a submission stores: its origin (period, unit, channel …) and answers.
+
+    ``origin`` may also set what the defaults fill in (submitted_at, flags …).
+    """
+    return (
+        dict(
+            submitted_at=clock.now(),
+            network_hash=signals.network_hash,
+            device_hash=signals.device_hash,
+            answers=definition.encode_answers(submission.scale),
+            extra=submission.extra,
+            status="valid",
+            flags=[],
+        )
+        | origin
+    )
 
 
 def _by_key(nonce: str) -> int | None:
