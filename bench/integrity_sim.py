@@ -629,9 +629,7 @@ def report(results: dict) -> str:
             f"{c} {outcome.codes.get((c, 'stuffed'), 0)}/{outcome.codes.get((c, 'genuine'), 0)}"
             for c in codes
         )
-        signal = (
-            SCENARIOS[name].__doc__.strip().splitlines()[0] if name in SCENARIOS else ""
-        )
+        signal = " ".join(SCENARIOS[name].__doc__.split()) if name in SCENARIOS else ""
         lines.append(f"- **{name}**: {shown or 'none'}. {signal}")
     lines += ["", "Scenarios without a signal:"]
     lines += [f"- **{name}**: {why}." for name, why in UNCATCHABLE.items()]
