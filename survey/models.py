@@ -216,15 +216,13 @@ class Dossier(db.Model):
     received_on: Mapped[date]
     returned_on: Mapped[date | None]
     is_late: Mapped[bool] = mapped_column(default=False)
-    # The import that last created or changed this dossier (unchanged rows keep theirs).
-    import_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("file_import.id"), index=True
-    )
+    # Ids of FileImport rows, without a foreign key: a per-row check would cost a third
+    # of a million-row upsert, and import records are never deleted.
+    # The import that last created or changed this dossier (unchanged rows keep theirs):
+    import_id: Mapped[int | None] = mapped_column(index=True)
     # The import in which its result was first returned: the moment a Poisson draw
     # gives this dossier its one chance to be sampled.
-    returned_import_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("file_import.id"), index=True
-    )
+    returned_import_id: Mapped[int | None] = mapped_column(index=True)
 
     __table_args__ = (sa.Index("ix_dossier_unit_returned", "unit_id", "returned_on"),)
 

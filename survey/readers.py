@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -59,10 +59,9 @@ class Table:
     rows: Iterator["Row"] = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     number: int  # as a spreadsheet counts it: the header is row 1
-    cells: tuple[str, ...]  # stripped, in the order of the requested columns
+    cells: list[str]  # stripped, in the order of the requested columns
     extra: int  # non-empty cells beyond the header
 
 
@@ -241,7 +240,9 @@ def _looks_vietnamese(text: str) -> bool:
 
 
 # A word of UTF-8 read as Windows-1252 and saved as UTF-8 again: "Ä‘áº¥t" for "đất".
-_SUSPECT = re.compile(r'[^\s,;"]*(?:[ÂÃÄÅÆ][\u0080-\u00bf\u0152-\u2122]|á[º»])[^\s,;"]*')
+_SUSPECT = re.compile(
+    r'[^\s,;"]*(?:[ÂÃÄÅÆ][\u0080-\u00bf\u0152-\u2122]|á[º»])[^\s,;"]*'
+)
 
 
 def _refuse_double_encoding(text: str) -> None:
@@ -306,12 +307,14 @@ def _column_index(header: Sequence, columns: Sequence[str]) -> tuple[int, ...]:
 def _csv_rows(reader, index: tuple[int, ...], width: int) -> Iterator[Row]:
     last = max(index)
     for number, cells in enumerate(reader, start=2):
-        if not any(cells):
-            continue
         if len(cells) <= last:
-            cells = cells + [""] * (last + 1 - len(cells))
-        extra = sum(1 for c in cells[width:] if c.strip())
-        yield Row(number, tuple(cells[i].strip() for i in index), extra)
+            if not any(cells):
+                continue
+            cells += [""] * (last + 1 - len(cells))
+        extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
+        values = [cells[i].strip() for i in index]
+        if any(values) or extra:
+            yield Row(number, values, extra)
 
 
 # XLSX
@@ -355,7 +358,7 @@ def _xlsx_rows(book, rows, index: tuple[int, ...], width: int) -> Iterator[Row]:
                 continue
             cells += [""] * (max(index) + 1 - len(cells))
             extra = sum(1 for c in cells[width:] if c)
-            yield Row(number, tuple(cells[i] for i in index), extra)
+            yield Row(number, [cells[i] for i in index], extra)
     finally:
         book.close()
 

@@ -165,26 +165,34 @@ def field_matcher() -> FieldMatcher:
     return FieldMatcher(options)
 
 
+def _iso_date(text: str) -> str | None:
+    day = parse_date(text)
+    return day.isoformat() if day else None
+
+
 def _staged_rows(rows: Iterator[Row], fields: FieldMatcher) -> Iterator[tuple]:
-    """The file's rows as staging tuples: text as read, and values where they parse."""
+    """The file's rows as staging tuples: text as read, and values where they parse.
+
+    A register holds few distinct dates, fields and on-time words, so each is read
+    once and remembered.
+    """
     is_late = remembered(lambda text: ON_TIME_WORDS.get(plain_key(text)))
-    for row in rows:
-        code, unit, field, received, returned, on_time = row.cells
-        received_on = parse_date(received) if received else None
-        returned_on = parse_date(returned) if returned else None
+    iso_date = remembered(_iso_date)
+    field_code = fields.match
+    for number, (code, unit, field, received, returned, on_time), extra in rows:
         yield (
-            row.number,
+            number,
             code,
             unit,
             field,
-            fields.match(field) if field else None,
+            field_code(field) if field else None,
             received,
-            received_on.isoformat() if received_on else None,
+            iso_date(received) if received else None,
             returned,
-            returned_on.isoformat() if returned_on else None,
+            iso_date(returned) if returned else None,
             on_time,
             is_late(on_time) if on_time else None,
-            row.extra,
+            extra,
         )
 
 
