@@ -5,6 +5,8 @@ import io
 
 import sqlalchemy as sa
 from flask import request, session
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from survey.admin.uploads import allow_large_upload
 from survey.extensions import db
@@ -23,8 +25,11 @@ def register_file(count: int, unit: str = "STP") -> str:
 
 
 def post_file(client, url: str, data: bytes, name: str = "so.csv", **fields):
-    form = {"file": (io.BytesIO(data), name), **fields}
-    return client.post(url, data=form, content_type="multipart/form-data")
+    # Encoded here in memory: the test client spools big bodies to a file it never closes.
+    upload = FileStorage(io.BytesIO(data), filename=name)
+    boundary, body = encode_multipart({"file": upload, **fields})
+    content_type = f"multipart/form-data; boundary={boundary}"
+    return client.post(url, data=body, content_type=content_type)
 
 
 def dossier_count(app) -> int:
