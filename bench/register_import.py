@@ -87,8 +87,10 @@ def write_register(path: Path, count: int, changed: float = 0.0) -> None:
             )
 
 
-def flask(env: dict, *args: str) -> tuple[float, int, str]:
-    """Run a flask command in a fresh process: wall seconds, peak RSS in MB, output."""
+def flask(env: dict, *args: str) -> tuple[float, float, int, str]:
+    """Run a flask command in a fresh process: wall and CPU seconds, peak RSS in MB,
+    output. CPU is the importing process's own (user + system), without the database's.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
@@ -104,7 +106,8 @@ def flask(env: dict, *args: str) -> tuple[float, int, str]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"flask {' '.join(args)} failed:\n{output}")
-    return seconds, usage.ru_maxrss // 1024, output.strip()
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss // 1024, output.strip()
 
 
 def run() -> None:
@@ -131,8 +134,9 @@ def run() -> None:
             )
             flask(env, "import-units", str(unit_file))
             lines += [
-                "| run | dossiers in file | file size | wall time | peak RSS | result |",
-                "|---|---:|---:|---:|---:|---|",
+                "| run | dossiers in file | file size | wall time | CPU of the import "
+                "process | peak RSS | load average (1 min) | result |",
+                "|---|---:|---:|---:|---:|---:|---:|---|",
             ]
             biggest = None
             for size in SIZES:
@@ -140,24 +144,20 @@ def run() -> None:
                 write_register(path, size)
                 with database.begin() as conn:
                     conn.execute(sa.text("TRUNCATE dossier"))
-                seconds, rss, output = flask(env, "import-register", str(path))
-                lines.append(
-                    row(f"fresh import, {size:,}", size, path, seconds, rss, output)
-                )
+                timing = flask(env, "import-register", str(path))
+                lines.append(row(f"fresh import, {size:,}", size, path, *timing))
                 biggest = path
                 if size != SIZES[-1]:
                     path.unlink()
             size = SIZES[-1]
-            seconds, rss, output = flask(env, "import-register", str(biggest))
-            lines.append(row("same file again", size, biggest, seconds, rss, output))
+            timing = flask(env, "import-register", str(biggest))
+            lines.append(row("same file again", size, biggest, *timing))
             week = folder / "register-next-week.csv"
             extra = size // 10
             write_register(week, size + extra, changed=0.05)
             biggest.unlink()
-            seconds, rss, output = flask(env, "import-register", str(week))
-            lines.append(
-                row("next week's export", size + extra, week, seconds, rss, output)
-            )
+            timing = flask(env, "import-register", str(week))
+            lines.append(row("next week's export", size + extra, week, *timing))
             with database.connect() as conn:
                 stored = conn.scalar(sa.text("SELECT count(*) FROM dossier"))
         lines += [
@@ -168,8 +168,10 @@ def run() -> None:
             "",
             "Each import runs `flask --app wsgi import-register FILE` in a fresh process "
             "against PostgreSQL on loopback (database `bench_register`, dropped after); "
-            "peak RSS is the importing process's (wait4), not the database server's. "
-            "The machine was shared with other work while this ran: timings are noisy.",
+            "CPU and peak RSS are the importing process's (wait4), not the database "
+            "server's. The machine (2 cores) was shared with other work while this ran "
+            "(see the load average): wall times are noisy and the lead reruns them on a "
+            "quiet machine.",
         ]
     finally:
         database.dispose()
@@ -179,10 +181,14 @@ def run() -> None:
     write_section("register", "\n".join(lines), "python -m bench register")
 
 
-def row(name: str, size: int, path: Path, seconds: float, rss: int, output: str) -> str:
+def row(name: str, size: int, path: Path, seconds, cpu, rss, output) -> str:
     megabytes = path.stat().st_size / 1e6
     result = output.splitlines()[-1].split(": ", 1)[-1]
-    return f"| {name} | {size:,} | {megabytes:,.0f} MB | {seconds:.1f} s | {rss} MB | {result} |"
+    load = os.getloadavg()[0]
+    return (
+        f"| {name} | {size:,} | {megabytes:,.0f} MB | {seconds:.1f} s | {cpu:.1f} s "
+        f"| {rss} MB | {load:.1f} | {result} |"
+    )
 
 
 if __name__ == "__main__":

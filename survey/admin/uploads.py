@@ -23,7 +23,7 @@ from ..auth import admin_only
 from ..extensions import db
 from ..models import Role, User
 from ..services import imports
-from ..services.imports import ImportRejected, ImportReport, Problem
+from ..services.imports import ImportRejected, ImportReport, Problem, number
 from . import bp
 
 
@@ -108,8 +108,8 @@ def import_outcome(report: ImportReport) -> str:
         "nhật, %(unchanged)s không đổi.",
         file=report.filename,
         how=report.how_read,
-        rows=report.rows,
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
+        rows=number(report.rows),
+        created=number(report.created),
+        updated=number(report.updated),
+        unchanged=number(report.unchanged),
     )

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
+from ..i18n import local_number
 from ..models import FileImport
 from ..readers import SEPARATORS, Table, TableError, file_digest
 
@@ -76,12 +77,17 @@ class ImportReport:
         return _(
             "%(rows)s dòng (%(how)s): %(created)s mới, %(updated)s cập nhật, "
             "%(unchanged)s không đổi.",
-            rows=self.rows,
+            rows=number(self.rows),
             how=self.how_read,
-            created=self.created,
-            updated=self.updated,
-            unchanged=self.unchanged,
+            created=number(self.created),
+            updated=number(self.updated),
+            unchanged=number(self.unchanged),
         )
+
+
+def number(count: int) -> str:
+    """A count with the thousands marks of the reader's language: 1.000.000 in Vietnamese."""
+    return local_number(f"{count:,}")
 
 
 def _line(problem: Problem) -> str:

@@ -356,13 +356,12 @@ def _message(kind: str, value: str, other: int | None, accepted: str) -> str:
 
 
 def _upsert(conn: sa.Connection, import_id: int, rows: int) -> dict[str, int]:
-    """Insert new dossiers and update changed ones in one statement; count both."""
+    """Insert new dossiers and update changed ones in one statement; count both.
+
+    PostgreSQL counts inside the statement (a row it inserted has xmax 0); SQLite
+    counts the dossiers known before and those that carry this import after.
+    """
     s, dossier = STAGING.c, Dossier.__table__
-    known = conn.scalar(
-        sa.select(sa.func.count()).select_from(
-            STAGING.join(dossier, dossier.c.code == s.code)
-        )
-    )
     source = (
         sa.select(
             s.code,
@@ -378,35 +377,47 @@ def _upsert(conn: sa.Connection, import_id: int, rows: int) -> dict[str, int]:
         .join(Unit, Unit.code == s.unit_code)
         .where(sa.true())  # SQLite needs a WHERE before ON CONFLICT after a join
     )
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     columns = ["code", "unit_id", "field", "received_on", "returned_on", "is_late"]
-    insert = dialect.insert(dossier).from_select(
-        [*columns, "import_id", "returned_import_id"], source
-    )
-    new = insert.excluded
-    compared = columns[1:]
+    postgres = conn.dialect.name == "postgresql"
+    insert = (postgresql if postgres else sqlite).insert(dossier)
+    insert = insert.from_select([*columns, "import_id", "returned_import_id"], source)
+    new, compared = insert.excluded, columns[1:]
     first_return = dossier.c.returned_on.is_(None) & new.returned_on.is_not(None)
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=[dossier.c.code],
-            set_={
-                **{c: new[c] for c in compared},
-                "import_id": new.import_id,
-                "returned_import_id": sa.case(
-                    (first_return, new.import_id), else_=dossier.c.returned_import_id
-                ),
-            },
-            where=sa.or_(*(dossier.c[c].is_distinct_from(new[c]) for c in compared)),
+    upsert = insert.on_conflict_do_update(
+        index_elements=[dossier.c.code],
+        set_={
+            **{c: new[c] for c in compared},
+            "import_id": new.import_id,
+            "returned_import_id": sa.case(
+                (first_return, new.import_id), else_=dossier.c.returned_import_id
+            ),
+        },
+        where=sa.or_(*(dossier.c[c].is_distinct_from(new[c]) for c in compared)),
+    )
+    if postgres:
+        written = upsert.returning(sa.literal_column("xmax = 0").label("created")).cte(
+            "written"
         )
-    )
-    changed = conn.scalar(
-        sa.select(sa.func.count()).where(dossier.c.import_id == import_id)
-    )
-    created = rows - known
+        created, changed = conn.execute(
+            sa.select(
+                sa.func.count().filter(written.c.created), sa.func.count()
+            ).select_from(written)
+        ).one()
+    else:
+        known = conn.scalar(
+            sa.select(sa.func.count()).select_from(
+                STAGING.join(dossier, dossier.c.code == s.code)
+            )
+        )
+        conn.execute(upsert)
+        changed = conn.scalar(
+            sa.select(sa.func.count()).where(dossier.c.import_id == import_id)
+        )
+        created = rows - known
     return {
         "created": created,
         "updated": changed - created,
-        "unchanged": known - (changed - created),
+        "unchanged": rows - changed,
     }
 
 
