@@ -22,6 +22,7 @@ from ..extensions import db
 from ..i18n import local_number
 from ..models import FileImport
 from ..readers import SEPARATORS, Table, TableError, file_digest
+from . import audit
 
 SCREEN_LIMIT = 200  # problems shown on a page; the downloadable report has them all
 RECENT = 10
@@ -124,14 +125,22 @@ def begin(kind: str, filename: str, table: Table, *, by) -> FileImport:
     return record
 
 
-def finish(record: FileImport, report: ImportReport) -> ImportReport:
-    """Fill in the counts of a successful import (the caller commits)."""
+def finish(record: FileImport, report: ImportReport, action: str, *, by) -> None:
+    """Record a successful import's counts in its record and the audit log; commit."""
     record.rows, record.created = report.rows, report.created
     record.updated, record.unchanged = report.updated, report.unchanged
     record.finished_at = clock.now()
     report.import_id, report.filename = record.id, record.filename
     report.encoding, report.separator = record.encoding, record.separator
-    return report
+    counts = ("rows", "created", "updated", "unchanged")
+    audit.record(
+        action,
+        record,
+        after={"file": record.filename, "sha256": record.sha256}
+        | {name: getattr(report, name) for name in counts},
+        by=by,
+    )
+    db.session.commit()
 
 
 def reject(

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Dossier, Questionnaire, SurveyPeriod, Unit
 from ..readers import Row, TableError, open_table, parse_date, plain_key
-from . import audit, imports
+from . import imports
 from .imports import ImportReport, Problem
 from .questionnaires import definition_of
 
@@ -98,21 +98,7 @@ def import_register(
     record = imports.begin("register", filename, table, by=by)
     report = ImportReport(rows=rows, **_upsert(conn, record.id, rows))
     STAGING.drop(conn)
-    imports.finish(record, report)
-    audit.record(
-        "register.import",
-        record,
-        after={
-            "file": record.filename,
-            "sha256": record.sha256,
-            "rows": rows,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-        },
-        by=by,
-    )
-    db.session.commit()
+    imports.finish(record, report, "register.import", by=by)
     return report
 
 

@@ -94,19 +94,7 @@ def import_units(
     ]
     if cycles:
         raise imports.reject("units", filename, table, cycles, rows=len(rows), by=by)
-    imports.finish(record, report)
-    audit.record(
-        "unit.import",
-        record,
-        after={
-            "file": record.filename,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-        },
-        by=by,
-    )
-    db.session.commit()
+    imports.finish(record, report, "unit.import", by=by)
     return report
 
 
