@@ -101,12 +101,21 @@ def _open_csv(stream: BinaryIO, columns: Sequence[str], chosen: str | None) -> T
     scan = _scan(stream)
     stream.seek(0)
     sample = stream.read(SAMPLE)
-    if b"\x00" in sample[:4096]:
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or sample[1:2] == b"\x00":
         raise TableError(
             _(
                 "Tệp được lưu dạng UTF-16 (Unicode text). Trong Excel, chọn Lưu thành "
                 "“CSV UTF-8 (Comma delimited)” rồi nhập lại."
             )
+        )
+    if scan.nul is not None:
+        raise TableError(
+            _(
+                "Dòng %(line)s có ký tự NUL: tệp không phải văn bản CSV hoặc đã hỏng. "
+                "Xuất lại tệp rồi nhập lại.",
+                line=scan.nul,
+            ),
+            scan.nul,
         )
     encoding = chosen or ("utf-8" if scan.utf8_error is None else None)
     if encoding is None and _looks_vietnamese(sample.decode("cp1258", "replace")):
@@ -167,6 +176,7 @@ class _Scan:
     bom: bool
     utf8_error: int | None  # line of the first byte that is not UTF-8
     cp1258_error: int | None  # line of the first byte Windows-1258 leaves undefined
+    nul: int | None  # line of the first NUL byte (binary or damaged files)
 
 
 _CP1258_UNDEFINED = re.compile(rb"[\x81\x8a\x8d-\x90\x9a\x9d\x9e]")
@@ -176,7 +186,7 @@ def _scan(stream: BinaryIO) -> _Scan:
     """Hash the file and find where UTF-8 and Windows-1258 fail, in one pass of chunks."""
     stream.seek(0)
     digest, decoder = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
-    size, lines, bom, utf8_error, cp1258_error = 0, 1, False, None, None
+    size, lines, bom, utf8_error, cp1258_error, nul = 0, 1, False, None, None, None
     while chunk := stream.read(CHUNK):
         if size == 0:
             bom = chunk.startswith(codecs.BOM_UTF8)
@@ -188,6 +198,8 @@ def _scan(stream: BinaryIO) -> _Scan:
                 utf8_error = lines + chunk.count(b"\n", 0, exc.start)
         if cp1258_error is None and (found := _CP1258_UNDEFINED.search(chunk)):
             cp1258_error = lines + chunk.count(b"\n", 0, found.start())
+        if nul is None and (at := chunk.find(b"\x00")) >= 0:
+            nul = lines + chunk.count(b"\n", 0, at)
         lines += chunk.count(b"\n")
         size += len(chunk)
     if utf8_error is None:
@@ -195,7 +207,7 @@ def _scan(stream: BinaryIO) -> _Scan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8_error = lines
-    return _Scan(digest.hexdigest(), size, bom, utf8_error, cp1258_error)
+    return _Scan(digest.hexdigest(), size, bom, utf8_error, cp1258_error, nul)
 
 
 def _not_utf8(line: int | None, unknown: bool = False) -> TableError:
@@ -239,15 +251,15 @@ def _looks_vietnamese(text: str) -> bool:
     return letters > 0 and good >= 0.9 * letters
 
 
-# A word of UTF-8 read as Windows-1252 and saved as UTF-8 again: "Ä‘áº¥t" for "đất".
-_SUSPECT = re.compile(
-    r'[^\s,;"]*(?:[ÂÃÄÅÆ][\u0080-\u00bf\u0152-\u2122]|á[º»])[^\s,;"]*'
-)
+# UTF-8 read as Windows-1252 and saved as UTF-8 again: "Ä‘áº¥t" for "đất".
+_DOUBLE_ENCODED = re.compile(r"[ÂÃÄÅÆ][\u0080-\u00bf\u0152-\u2122]|á[º»]")
+_WORD_BREAK = re.compile(r'[\s,;"]')
 
 
 def _refuse_double_encoding(text: str) -> None:
     for number, line in enumerate(text.splitlines(), start=1):
-        for word in _SUSPECT.findall(line):
+        for match in _DOUBLE_ENCODED.finditer(line):
+            word = _word_at(line, match.start())
             repaired = _undo_double_encoding(word)
             if repaired and repaired != word:
                 raise TableError(
@@ -262,6 +274,12 @@ def _refuse_double_encoding(text: str) -> None:
                     ),
                     number,
                 )
+
+
+def _word_at(line: str, at: int) -> str:
+    """The word around a position (at most 40 characters each side: linear time)."""
+    head = _WORD_BREAK.split(line[max(at - 40, 0) : at])[-1]
+    return head + _WORD_BREAK.split(line[at : at + 40])[0]
 
 
 def _undo_double_encoding(word: str) -> str | None:
@@ -305,16 +323,32 @@ def _column_index(header: Sequence, columns: Sequence[str]) -> tuple[int, ...]:
 
 
 def _csv_rows(reader, index: tuple[int, ...], width: int) -> Iterator[Row]:
-    last = max(index)
-    for number, cells in enumerate(reader, start=2):
-        if len(cells) <= last:
-            if not any(cells):
-                continue
-            cells += [""] * (last + 1 - len(cells))
-        extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
-        values = [cells[i].strip() for i in index]
-        if any(values) or extra:
-            yield Row(number, values, extra)
+    last, number = max(index), 1
+    try:
+        for number, cells in enumerate(reader, start=2):  # noqa: B007
+            row = _csv_row(number, cells, index, last, width)
+            if row is not None:
+                yield row
+    except csv.Error as exc:  # e.g. a cell over csv's field size limit
+        raise TableError(
+            _(
+                "Dòng %(row)s không đọc được (%(reason)s): thường do một dấu ngoặc kép "
+                "không đóng. Sửa dòng đó rồi nhập lại.",
+                row=number + 1,
+                reason=str(exc),
+            ),
+            number + 1,
+        ) from None
+
+
+def _csv_row(number, cells, index, last, width) -> Row | None:
+    if len(cells) <= last:
+        if not any(cells):
+            return None
+        cells += [""] * (last + 1 - len(cells))
+    extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
+    values = [cells[i].strip() for i in index]
+    return Row(number, values, extra) if any(values) or extra else None
 
 
 # XLSX

@@ -87,7 +87,10 @@ def import_register(
     conn = db.session.connection()
     STAGING.drop(conn, checkfirst=True)
     STAGING.create(conn)
-    rows = _stage(conn, _staged_rows(table.rows, fields))
+    try:
+        rows = _stage(conn, _staged_rows(table.rows, fields))
+    except TableError as exc:  # a row the CSV reader cannot split
+        raise imports.unreadable("register", filename, stream, exc, by=by) from None
     if rows == 0:
         problem = Problem(None, None, None, _("Tệp không có dòng dữ liệu nào."))
         raise imports.reject("register", filename, table, [problem], by=by)
@@ -291,7 +294,7 @@ def _problems(
 ) -> Iterator[Problem]:
     """Stream the problems in row order, each in words that say how to fix it."""
     query = sa.select(checks).order_by(checks.c.row, checks.c.kind)
-    result = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=5000))
     accepted = "; ".join(fields.accepted)
     for row, kind, column, value, other in result:
         message = _message(CHECKS[kind], value or "", other, accepted)

@@ -48,13 +48,13 @@ def import_units(
     stream = io.BytesIO(source.encode()) if isinstance(source, str) else source
     try:
         table = open_table(stream, UNIT_COLUMNS, encoding=encoding)
+        rows = [
+            dict(zip(UNIT_COLUMNS, row.cells, strict=True))
+            | {"row": row.number, "extra": row.extra}
+            for row in table.rows
+        ]
     except TableError as exc:
         raise imports.unreadable("units", filename, stream, exc, by=by) from None
-    rows = [
-        dict(zip(UNIT_COLUMNS, row.cells, strict=True))
-        | {"row": row.number, "extra": row.extra}
-        for row in table.rows
-    ]
     existing = {u.code: u for u in db.session.scalars(sa.select(Unit))}
     problems = list(_unit_problems(rows, existing))
     if not rows:

@@ -244,6 +244,18 @@ def test_missing_columns_name_what_the_header_has(app_ctx):
     assert "code, unit, field" in report.problems[0].message
 
 
+def test_binary_or_broken_csv_is_refused_not_crashed(app_ctx):
+    nul = refused(GOOD + "H9,STP,ho-tich,2026-03-01,,\x00\n")
+    assert "NUL" in nul.problems[0].message
+    assert nul.problems[0].row == 6
+    unclosed = refused(GOOD + 'H9,STP,"' + "x" * 200_000 + "\n")
+    assert unclosed.problems[0].row == 6
+    assert "ngoặc kép" in unclosed.problems[0].message
+    utf16 = refused(GOOD.encode("utf-16"))
+    assert "UTF-16" in utf16.problems[0].message
+    assert dossiers() == {}
+
+
 def test_an_empty_file_is_refused(app_ctx):
     assert "không có dòng" in refused(HEADER).problems[0].message
 
