@@ -45,6 +45,7 @@ def other_unit_urls(app):
             "unit_code": "X-HB",
             "action": None,
             "fmt": "csv",
+            "import_id": 1,
         }
 
     def build(endpoint: str) -> str:
