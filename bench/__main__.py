@@ -13,6 +13,7 @@ BENCHMARKS = {
     "calibration": "bench.calibration",
     "coverage": "bench.coverage",
     "sample": "bench.sample_scale",
+    "register": "bench.register_import",
 }
 
 

@@ -47,6 +47,7 @@ def other_unit_urls(app):
             "fmt": "csv",
             "group_id": 1,
             "decision_id": 1,
+            "import_id": 1,
         }
 
     def build(endpoint: str) -> str:
