@@ -8,6 +8,8 @@ PORT ?= 5000
 
 .PHONY: run test lint fmt bench serve
 
+# The demo draws its own secrets into instance/ (SIPAS_DEMO=1); production must set them.
+run: export SIPAS_DEMO = 1
 run: $(VENV)/installed-runtime
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --base-url http://localhost:$(PORT)
