@@ -3,6 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import boundary
 from .config import (
     INSTANCE_DIR,
     Config,
@@ -20,6 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__, template_folder="../templates", instance_path=str(INSTANCE_DIR)
     )
+    app.request_class = boundary.BoundaryRequest
+    app.url_map.converters["int"] = boundary.BoundedIntegerConverter
     app.config.from_object(Config)
     if test_config is None:
         app.config.from_prefixed_env("SIPAS")
@@ -57,4 +60,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     http.init_app(app)
+    boundary.init_app(app)
     return app

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from forms.admin import LoginForm
 
+from .boundary import local_path
 from .extensions import db, limiter
 from .models import Role, User
 from .services import accounts
@@ -65,9 +66,7 @@ def logout():
 
 def safe_next(target: str | None) -> str:
     """Only follow a local path after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.dashboard")
+    return local_path(target) or url_for("admin.dashboard")
 
 
 def login_required(view):

@@ -83,7 +83,9 @@ def check_production(config: dict) -> None:
 
     :raise UnsafeConfiguration: naming every missing or too short variable.
     """
-    missing = [f"SIPAS_{name}" for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
+    missing = [
+        f"SIPAS_{name}" for name in REQUIRED_IN_PRODUCTION if not config.get(name)
+    ]
     short = [
         f"SIPAS_{name}"
         for name in ("SECRET_KEY", "INTEGRITY_SALT")

@@ -9,6 +9,8 @@ gets the official Vietnamese form unless they ask otherwise.
 from flask import Blueprint, Flask, abort, current_app, redirect, request
 from flask_babel import Babel, get_locale
 
+from .boundary import local_path
+
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 COOKIE = "lang"
@@ -43,14 +45,7 @@ def local_number(text) -> str:
 
 def safe_next(target: str | None) -> str:
     """Only go back to a local path (no open redirect)."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
-        return target
-    return "/"
+    return local_path(target) or "/"
 
 
 @bp.get("/lang/<code>")

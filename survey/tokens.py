@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from .boundary import MAX_ID
+
 
 def _mac(secret: str, message: str, length: int = 12) -> str:
     digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
@@ -26,9 +28,10 @@ def counter_id_from_token(token: str) -> int | None:
     if not head or len(mac) != 12 or len(head) > 8:
         return None
     try:
-        return int(head, 36)
+        counter_id = int(head, 36)
     except ValueError:
         return None
+    return counter_id if counter_id <= MAX_ID else None
 
 
 def token_matches(secret: str, token: str, counter_id: int, nonce: str) -> bool:

@@ -7,7 +7,6 @@ import pytest
 
 from survey import create_app
 from survey.extensions import limiter
-
 from tests.helpers import complete_answers, counter_path, served_form
 from tests.seed import OPEN_COUNTER_ID, PASSWORD
 

@@ -21,7 +21,9 @@ def report() -> tuple[dict[str, str], int]:
     if state["database"] != "ok":
         state["status"] = "down"
         return state, 503
-    state["status"] = "ok" if state["rate_limits"] in ("ok", "memory", "off") else "degraded"
+    state["status"] = (
+        "ok" if state["rate_limits"] in ("ok", "memory", "off") else "degraded"
+    )
     return state, 200
 
 

@@ -5,6 +5,7 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..boundary import clean_text
 from ..errors import ServiceError
 
 
@@ -44,4 +45,12 @@ def read_table(text: str, columns: Sequence[str]) -> Iterator[dict[str, str]]:
         raise ImportRejected(
             ImportReport(errors=[(1, f"missing column(s): {', '.join(missing)}")])
         )
-    return reader
+    return (clean_cells(row) for row in reader)
+
+
+def clean_cells(row: dict) -> dict:
+    """Pass every cell through the input boundary (NFC, no control characters)."""
+    return {
+        key: clean_text(value, multiline=False) if isinstance(value, str) else value
+        for key, value in row.items()
+    }

@@ -27,6 +27,10 @@ UNIT_LEVELS = (
 UNIT_COLUMNS = ("code", "name", "level", "parent_code")
 
 
+# The columns of Unit: code String(32), name String(200).
+MAX_CODE, MAX_NAME = 32, 200
+
+
 def import_units(text: str, *, valid_from: date | None = None, by=None) -> ImportReport:
     """Create or update units from CSV (code, name, level, parent_code); all or nothing.
 
@@ -41,12 +45,12 @@ def import_units(text: str, *, valid_from: date | None = None, by=None) -> Impor
         code, name = (row["code"] or "").strip(), (row["name"] or "").strip()
         level, parent = (row["level"] or "").strip(), (row["parent_code"] or "").strip()
         reason = None
-        if not code or len(code) > 32:
-            reason = "code is empty or longer than 32 characters"
+        if not code or len(code) > MAX_CODE:
+            reason = f"code is empty or longer than {MAX_CODE} characters"
         elif code in new_codes:
             reason = f"code {code} repeats row {new_codes[code]}"
-        elif not name or len(name) > 200:
-            reason = "name is empty or longer than 200 characters"
+        elif not name or len(name) > MAX_NAME:
+            reason = f"name is empty or longer than {MAX_NAME} characters"
         elif level not in UNIT_LEVELS:
             reason = f"level {level!r} is not one of {', '.join(UNIT_LEVELS)}"
         elif (
@@ -297,7 +301,12 @@ def restructure(
     parent = old[0].parent
     new_units = []
     for code, name, level in new_rows:
-        if level not in UNIT_LEVELS or get_unit(code) is not None or not name:
+        if not code or len(code) > MAX_CODE or not name or len(name) > MAX_NAME:
+            raise ServiceError(
+                f"Đơn vị mới {code[:MAX_CODE]}…: mã cần 1–{MAX_CODE} ký tự, "
+                f"tên 1–{MAX_NAME} ký tự."
+            )
+        if level not in UNIT_LEVELS or get_unit(code) is not None:
             raise ServiceError(
                 f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ."
             )
