@@ -54,10 +54,8 @@ def test_demo_secrets_are_random_private_and_kept(tmp_path):
     path = tmp_path / "instance" / "demo-secrets.json"
     first = demo_secrets(path)
     assert demo_secrets(path) == first
-    assert (
-        len(first["SECRET_KEY"]) >= 32
-        and first["SECRET_KEY"] != first["INTEGRITY_SALT"]
-    )
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["SECRET_KEY"] != first["INTEGRITY_SALT"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert demo_secrets(tmp_path / "other.json") != first
 
