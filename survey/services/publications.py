@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import analysis
 
 from ..errors import Conflict
+from ..spreadsheet import neutralise
 from ..extensions import db
 from ..models import PeriodStatus, Publication, SurveyPeriod, User
 from . import audit
@@ -184,7 +185,7 @@ def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, dict]]:
 
 def export_table(rows: list[dict], fmt: str) -> bytes:
     """CSV (UTF-8 with BOM, for spreadsheet programs) or XLSX of published rows."""
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).map(neutralise)  # names and codes are never formulas
     if fmt == "csv":
         return frame.to_csv(index=False).encode("utf-8-sig")
     buffer = io.BytesIO()

@@ -10,6 +10,7 @@ from flask import current_app
 
 from .. import clock, tokens
 from ..errors import ServiceError
+from ..spreadsheet import neutralise_row
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce
 from . import audit
@@ -336,14 +337,16 @@ def export_units_csv(visible: set[int] | None = None) -> str:
     writer.writerow([*UNIT_COLUMNS, "valid_from", "valid_to"])
     for unit, _depth in unit_tree(visible):
         writer.writerow(
-            [
-                unit.code,
-                unit.name,
-                unit.level,
-                unit.parent.code if unit.parent else "",
-                unit.valid_from or "",
-                unit.valid_to or "",
-            ]
+            neutralise_row(
+                [
+                    unit.code,
+                    unit.name,
+                    unit.level,
+                    unit.parent.code if unit.parent else "",
+                    unit.valid_from or "",
+                    unit.valid_to or "",
+                ]
+            )
         )
     return out.getvalue()
 
