@@ -18,8 +18,8 @@ from openpyxl import Workbook
 
 from .. import clock
 from ..extensions import db
-from ..spreadsheet import neutralise_row
 from ..models import SurveyPeriod, SurveyResponse, Unit, User
+from ..spreadsheet import neutralise_row
 from . import audit
 from .questionnaires import definition_of
 

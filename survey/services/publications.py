@@ -10,9 +10,9 @@ import sqlalchemy as sa
 import analysis
 
 from ..errors import Conflict
-from ..spreadsheet import neutralise
 from ..extensions import db
 from ..models import PeriodStatus, Publication, SurveyPeriod, User
+from ..spreadsheet import neutralise
 from . import audit
 from .indices import Results, Settings, compute
 

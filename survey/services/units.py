@@ -10,9 +10,9 @@ from flask import current_app
 
 from .. import clock, tokens
 from ..errors import ServiceError
-from ..spreadsheet import neutralise_row
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce
+from ..spreadsheet import neutralise_row
 from . import audit
 from .imports import ImportRejected, ImportReport, read_table
 
