@@ -37,6 +37,21 @@ class LoginForm(FlaskForm):
     )
 
 
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Mật khẩu hiện tại"),
+        validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+    new = PasswordField(
+        _l("Mật khẩu mới"),
+        validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+    confirm = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+
+
 class UnitForm(FlaskForm):
     code = StringField(
         _l("Mã đơn vị"),

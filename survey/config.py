@@ -52,6 +52,7 @@ class Config:
     SUBMIT_RATE_LIMIT = "120 per minute"
     LOGIN_RATE_LIMIT = "10 per minute"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_IDLE_TIMEOUT = 30 * 60  # a workspace left open on a shared computer
     PROXY_COUNT = (
         0  # reverse proxies in front of the app whose X-Forwarded-For to trust
     )

@@ -1,6 +1,7 @@
 """Accounts, roles and what each person may see."""
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
@@ -67,6 +68,31 @@ def authenticate(username: str, password: str) -> User | None:
     audit.record("user.login", user, by=user)
     db.session.commit()
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of a person (logout, password change): their cookies lapse."""
+    user.session_version += 1
+    audit.record("user.logout", user, by=user)
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    """Replace a person's password and end all their sessions.
+
+    :raise ServiceError: if the current password is wrong, the new one short or
+        not repeated identically.
+    """
+    if not check_password_hash(user.password_hash, current):
+        raise ServiceError(_("Mật khẩu hiện tại không đúng."))
+    if len(new) < MIN_PASSWORD:
+        raise ServiceError(_("Mật khẩu mới cần ít nhất %(n)s ký tự.", n=MIN_PASSWORD))
+    if new != confirm:
+        raise ServiceError(_("Hai lần nhập mật khẩu mới không giống nhau."))
+    user.password_hash = generate_password_hash(new)
+    user.session_version += 1
+    audit.record("user.password", user, by=user)
+    db.session.commit()
 
 
 def visible_unit_ids(user: User) -> set[int] | None:
