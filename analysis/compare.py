@@ -15,7 +15,10 @@ machine code:
 and share PSUs (the province contains the unit), so
 :math:`\\widehat V(\\hat\\theta_u - \\hat\\theta_p) = V_u + V_p - 2\\widehat C_{up}`
 with the covariance from the linearised PSU score totals
-(:meth:`~analysis.estimate.Linearization.covariance`; Binder 1983; Lumley 2010).
+(:meth:`~analysis.linearization.Linearization.covariance`; Binder 1983; Lumley 2010).
+All three terms come from that method, so they follow one lonely-PSU rule: under
+``lonely_psu="average"`` each is rescaled over the strata of the whole design, as R's
+``svycontrast`` on a ``svytotal`` of both domains' numerators and denominators.
 *Pairs of units* use the same formula (the covariance is zero for units
 with no PSU in common) and Holm's step-down adjustment over all pairs of an indicator
 (Holm 1979). *Unit against its previous period*: two independent samples, so the
@@ -67,7 +70,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from .columns import ALL, OVERALL, UNIT
-from .estimate import Linearization
+from .linearization import Linearization
 
 COMPARE_COLUMNS = [
     "unit",
@@ -297,7 +300,7 @@ def difference_table(
     Parameters
     ----------
     result : Linearization
-        From :func:`~analysis.estimate.linearize` with ``keep_scores=True``.
+        From :func:`~analysis.linearization.linearize` with ``keep_scores=True``.
     first, second : sequence of str
         Domain labels; row ``i`` compares ``first[i]`` with ``second[i]``.
     kind : str
@@ -323,8 +326,8 @@ def difference_table(
     a = result.domain_index(list(first))
     b = result.domain_index(list(second))
     cols = _indicator_positions(result, indicators)
-    var_a = result.variance[a][:, cols]
-    var_b = result.variance[b][:, cols]
+    var_a = result.covariance(a, a)[:, cols]
+    var_b = result.covariance(b, b)[:, cols]
     cov = result.covariance(a, b)[:, cols]
     variance = 1e4 * (var_a + var_b - 2.0 * cov)
     npairs, nind = len(a), len(cols)
@@ -362,7 +365,7 @@ def compare_to_parent(
     Parameters
     ----------
     result : Linearization
-        From :func:`~analysis.estimate.linearize` with ``keep_scores=True`` and
+        From :func:`~analysis.linearization.linearize` with ``keep_scores=True`` and
         ``include_all=True`` (the same ``parents``).
     parents : mapping of str to str, optional
         Unit to parent; nodes without a parent are compared with ``"ALL"`` ("the
@@ -410,7 +413,7 @@ def compare_pairs(
     Parameters
     ----------
     result : Linearization
-        From :func:`~analysis.estimate.linearize` with ``keep_scores=True``.
+        From :func:`~analysis.linearization.linearize` with ``keep_scores=True``.
     units : sequence of str, optional
         Units to compare (default: every domain except ``"ALL"``).
     blocks : mapping of str to str, optional
