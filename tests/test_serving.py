@@ -31,15 +31,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(port: int, seconds: float = 20) -> None:
+def wait_for(port: int, seconds: float = 120) -> None:
+    """Wait until /healthz answers (gunicorn's worker loads the app after it binds)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
+            if http_get(port, "/healthz", timeout=5)[0] == 200:
+                return
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"/healthz does not answer on {port}")
 
 
 def http_get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
