@@ -122,6 +122,8 @@ def test_workspace_downloads_hold_no_formula(hostile):
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
         ("Xã Một", "Xã Một"),
+        ("Tốt\x00 lắm\x0b", "Tốt lắm"),
+        ("\x00=1", "'=1"),
         ("", ""),
         (-5, -5),
         (-0.25, -0.25),
