@@ -1,5 +1,7 @@
 """The 500s found by hand with hostile input: each is now a clear 4xx (issue #9)."""
 
+import io
+
 import pytest
 import sqlalchemy as sa
 
@@ -164,3 +166,30 @@ def test_login_follows_a_local_next(client):
         data={"username": "admin", "password": PASSWORD},
     )
     assert response.headers["Location"] == "/admin/units?x=1"
+
+
+def test_nul_and_controls_in_csv_cells_never_reach_the_database(app, admin_client):
+    text = "code,name,level,parent_code\nA\x001,Xã\x00 A\x07,commune,P\nA2,Xa\u0303 B,commune,P\n"
+    response = admin_client.post(
+        "/admin/units/import",
+        data={"file": (io.BytesIO(text.encode("utf-8")), "units.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        names = dict(db.session.execute(sa.select(Unit.code, Unit.name)).all())
+    assert names["A1"] == "Xã A"
+    assert names["A2"] == "Xã B"  # composed (NFC)
+
+
+def test_nul_in_a_register_cell_is_not_a_500(admin_client):
+    text = (
+        "dossier_code,unit_code,field,received_on,returned_on,on_time\n"
+        "HS\x00-1,STP,ho-tich,2026-03-02,2026-03-03,1\n"
+    )
+    response = admin_client.post(
+        "/admin/register/import",
+        data={"file": (io.BytesIO(text.encode("utf-8")), "register.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (302, 422)
