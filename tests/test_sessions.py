@@ -106,3 +106,17 @@ def test_a_forged_user_id_type_is_ignored(app):
         session["user_id"] = "1"
         session["version"] = 0
     assert client.get("/admin/units").status_code == 302
+
+
+def test_a_password_set_in_decomposed_form_works_at_the_login_page(app):
+    decomposed = (
+        "ma\u0323\u0302t-kha\u0302\u0309u-1"  # "mật-khẩu-1" with combining marks
+    )
+    with app.app_context():
+        from survey.services import accounts
+
+        accounts.create_user("nfd", decomposed, "viewer")
+    response = app.test_client().post(
+        "/auth/login", data={"username": "nfd", "password": decomposed}
+    )
+    assert response.status_code == 302

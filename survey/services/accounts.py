@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
+from ..boundary import clean_text
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Role, Unit, User
@@ -13,6 +14,12 @@ from . import audit
 MIN_PASSWORD = 10
 # Checked against when the username is unknown, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def same_text(password: str) -> str:
+    """A password as the input boundary delivers it from a form (NFC, no controls), so
+    one set from the command line matches what the login page later sends."""
+    return clean_text(password, multiline=False)
 
 
 def create_user(
@@ -38,7 +45,7 @@ def create_user(
         raise ServiceError(f"The username {username} is taken.")
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(same_text(password)),
         role=role,
         unit=unit,
     )
@@ -62,7 +69,7 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None or not user.is_active:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password):
+    if not check_password_hash(user.password_hash, same_text(password)):
         return None
     user.last_login_at = clock.now()
     audit.record("user.login", user, by=user)
@@ -83,13 +90,13 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     :raise ServiceError: if the current password is wrong, the new one short or
         not repeated identically.
     """
-    if not check_password_hash(user.password_hash, current):
+    if not check_password_hash(user.password_hash, same_text(current)):
         raise ServiceError(_("Mật khẩu hiện tại không đúng."))
     if len(new) < MIN_PASSWORD:
         raise ServiceError(_("Mật khẩu mới cần ít nhất %(n)s ký tự.", n=MIN_PASSWORD))
     if new != confirm:
         raise ServiceError(_("Hai lần nhập mật khẩu mới không giống nhau."))
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = generate_password_hash(same_text(new))
     user.session_version += 1
     audit.record("user.password", user, by=user)
     db.session.commit()
