@@ -15,7 +15,9 @@ from flask import (
     redirect,
     request,
 )
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale
+
+from .boundary import local_path
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -51,16 +53,19 @@ def local_number(text) -> str:
     return text
 
 
+def local_datetime(moment, pattern: str = "dd/MM/yyyy HH:mm") -> str:
+    """Write an instant as Vietnam time (BABEL_DEFAULT_TIMEZONE); None is a dash."""
+    return "–" if moment is None else format_datetime(moment, pattern)
+
+
+def local_date(day) -> str:
+    """Write a date, or the Vietnamese day of an instant, as dd/mm/yyyy; None is a dash."""
+    return "–" if day is None else format_date(day, "dd/MM/yyyy")
+
+
 def safe_next(target: str | None) -> str:
     """Only go back to a local path (no open redirect)."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
-        return target
-    return "/"
+    return local_path(target) or "/"
 
 
 @bp.get("/lang/<code>")
@@ -84,3 +89,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.filters["local_number"] = local_number
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date

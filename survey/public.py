@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -20,7 +21,8 @@ from forms.public import response_form_class
 from . import clock, door, integrity
 from .door import DEVICE_COOKIE
 from .errors import error_page
-from .services import responses, units
+from .extensions import limiter
+from .services import health, responses, units
 from .services.questionnaires import definition_of
 
 bp = Blueprint("public", __name__)
@@ -41,9 +43,11 @@ def index():
 
 
 @bp.get("/healthz")
+@limiter.exempt
 def healthz():
-    """Answer a load balancer's health check."""
-    return "ok"
+    """Report the database and the rate-limit storage (503 when the database is down)."""
+    state, status = health.report()
+    return jsonify(state), status
 
 
 @bp.route("/s/<token>", methods=("GET", "POST"))
@@ -123,7 +127,7 @@ def render_answered(counter, answered, status: int):
     page = render_template(
         "public/answered.html",
         counter=counter,
-        at=clock.local(answered.at),
+        at=answered.at,
         another=url_for("public.respond", token=request.view_args["token"])
         + f"?{ANOTHER}=1",
     )

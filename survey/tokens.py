@@ -7,9 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import clock
+from .boundary import MAX_ID
 
 
 def _mac(secret: str, message: str, length: int = 12) -> str:
@@ -28,9 +28,10 @@ def counter_id_from_token(token: str) -> int | None:
     if not head or len(mac) != 12 or len(head) > 8:
         return None
     try:
-        return int(head, 36)
+        counter_id = int(head, 36)
     except ValueError:
         return None
+    return counter_id if counter_id <= MAX_ID else None
 
 
 def token_matches(secret: str, token: str, counter_id: int, nonce: str) -> bool:
@@ -68,47 +69,54 @@ def issue_submission_key(
     secret: str,
     counter_id: int,
     period_id: int,
+    served_at: datetime | None = None,
     *,
     device: str = "",
     repeat: bool = False,
 ) -> str:
-    """Return a signed one-time key for one served form.
+    """Return a signed one-time key for one served form, stamped with when it was served.
 
-    The serving time comes from the app's clock (so simulated time works end to end).
+    The stamp comes from the caller's clock (survey.clock), so a form's age is
+    measured on the same clock as its submission. ``device`` binds the key to the
+    phone it was served to; ``repeat`` marks a form asked for as "another dossier".
     """
-    served = int(clock.now().timestamp())
-    payload = [secrets.token_urlsafe(16), counter_id, period_id, served, device]
+    served_at = served_at or datetime.now(UTC)
+    payload = [
+        secrets.token_urlsafe(16),
+        counter_id,
+        period_id,
+        served_at.timestamp(),
+        device,
+    ]
     if repeat:
         payload.append(1)
     return _serializer(secret).dumps(payload)
 
 
-def read_submission_key(secret: str, key: str, max_age: int) -> SubmissionKey | None:
+def read_submission_key(
+    secret: str, key: str, max_age: int, now: datetime | None = None
+) -> SubmissionKey | None:
     """Return the key's content, or None if forged, malformed or older than max_age."""
     try:
         payload, signed_at = _serializer(secret).loads(key, return_timestamp=True)
-    except (BadSignature, SignatureExpired, ValueError, TypeError):
+    except (BadSignature, ValueError, TypeError):
         return None
-    if not isinstance(payload, list):
+    if not (isinstance(payload, list) and 3 <= len(payload) <= 6):
         return None
-    if len(payload) == 3:  # a key served before keys carried their time and device
-        nonce, counter_id, period_id = payload
-        key_data = SubmissionKey(
-            nonce, counter_id, period_id, signed_at.astimezone(UTC)
-        )
-    elif len(payload) in (5, 6):
-        nonce, counter_id, period_id, served, device = payload[:5]
-        if not isinstance(served, int):
+    device, repeat = "", len(payload) == 6
+    if len(payload) >= 5:  # bound to a phone (and perhaps "another dossier")
+        device = payload[4]
+        if not isinstance(device, str):
             return None
-        key_data = SubmissionKey(
-            nonce,
-            counter_id,
-            period_id,
-            datetime.fromtimestamp(served, UTC),
-            device,
-            repeat=len(payload) == 6,
-        )
-    else:
+        payload = payload[:4]
+    if len(payload) == 4:  # keys served before the stamp was added carry none
+        try:
+            signed_at = datetime.fromtimestamp(float(payload.pop()), UTC)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    nonce, counter_id, period_id = payload
+    served_at = signed_at.astimezone(UTC)
+    age = ((now or datetime.now(UTC)) - served_at).total_seconds()
+    if age > max_age:
         return None
-    age = (clock.now() - key_data.served_at).total_seconds()
-    return key_data if age <= max_age else None
+    return SubmissionKey(nonce, counter_id, period_id, served_at, device, repeat)

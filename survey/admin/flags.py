@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 
 from forms.admin import ReasonForm
 
-from .. import clock
 from ..auth import admin_only, roles_required, safe_next
 from ..errors import ServiceError
 from ..integrity import EXPLANATIONS, LABELS
@@ -21,12 +20,6 @@ province_roles = roles_required(Role.ADMIN, Role.VIEWER)
 def flag_label(code: str) -> str:
     """A flag's Vietnamese name (English when the page is)."""
     return str(LABELS.get(code, code))
-
-
-@bp.app_template_filter("vn_time")
-def vn_time(moment):
-    """An instant in Vietnam time, for pages that show when something happened."""
-    return clock.local(moment)
 
 
 @bp.get("/flags")

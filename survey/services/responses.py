@@ -109,6 +109,7 @@ def issue_key(
         current_app.config["SECRET_KEY"],
         counter.id,
         period.id,
+        clock.now(),
         device=device,
         repeat=repeat,
     )
@@ -160,7 +161,7 @@ def record_response(
     """
     config = current_app.config
     signed = tokens.read_submission_key(
-        config["SECRET_KEY"], key, config["FORM_MAX_AGE"]
+        config["SECRET_KEY"], key, config["FORM_MAX_AGE"], clock.now()
     )
     if signed is None or (signed.counter_id, signed.period_id) != (
         counter.id,
