@@ -44,7 +44,7 @@ import sqlalchemy as sa
 
 from bench.results import write_section
 
-SECRET = "sim-secret"
+SECRET = "sim-secret-of-the-simulator"
 FIELDS = ("dat-dai", "ho-tich", "xay-dung", "tu-phap", "dang-ky-kinh-doanh",
           "lao-dong-xa-hoi")  # fmt: skip
 CENTRE_WIFI = "203.0.113.{}"
@@ -137,7 +137,8 @@ class Simulation:
         return create_app(
             {
                 "SECRET_KEY": SECRET,
-                "INTEGRITY_SALT": "sim-salt",
+                "INTEGRITY_SALT": "sim-salt-of-the-simulator",
+                "PUBLIC_BASE_URL": "http://sipas.sim",
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
                 "RATELIMIT_ENABLED": False,
                 "SERVER_NAME": "sipas.sim",
