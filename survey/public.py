@@ -147,7 +147,7 @@ def answered_mark(unit_id: int) -> responses.AnsweredMark | None:
 
 def remember_answer(unit_id: int, key: str) -> None:
     marks = dict(session.get(ANSWERED) or {})
-    marks[str(unit_id)] = (int(clock.now().timestamp()), responses.key_digest(key))
+    marks[str(unit_id)] = (clock.now().timestamp(), responses.key_digest(key))
     # The few units answered most recently are enough; the session cookie stays small.
     session[ANSWERED] = dict(sorted(marks.items(), key=lambda m: m[1][0])[-5:])
 
