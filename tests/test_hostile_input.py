@@ -169,7 +169,9 @@ def test_login_follows_a_local_next(client):
 
 
 def test_controls_in_csv_cells_never_reach_the_database(app, admin_client):
-    text = "code,name,level,parent_code\nA1,Xã A\x07,commune,P\nA2,Xa\u0303 B,commune,P\n"
+    text = (
+        "code,name,level,parent_code\nA1,Xã A\x07,commune,P\nA2,Xa\u0303 B,commune,P\n"
+    )
     response = admin_client.post(
         "/admin/units/import",
         data={"file": (io.BytesIO(text.encode("utf-8")), "units.csv")},
