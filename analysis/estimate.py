@@ -3,7 +3,7 @@
 A criterion index is the weighted share of respondents answering "satisfied" (4 or 5)
 among those who gave an opinion on that criterion, a ratio estimator
 :math:`\\hat R_{dk} = \\hat Y_{dk} / \\hat A_{dk}` for domain :math:`d` (a unit, a
-node of the unit tree, or the whole population "ALL"). Element and overall indices are
+node of the unit tree, or the whole population "ALL"). Element, area and overall indices are
 means of ratios, i.e. linear combinations :math:`\\hat\\theta = \\sum_k c_k \\hat R_k`
 (the aggregation rule of the questionnaire version).
 
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .columns import ALL, OUTPUT_COLUMNS, OVERALL, UNIT
+from .columns import ALL, OUTPUT_COLUMNS, UNIT
 from .design import Design, DesignError
 from .intervals import (
     CI_METHODS,
@@ -290,7 +290,8 @@ class Linearization:
     domains : ndarray of str, shape (D,)
         Domain labels: ``"ALL"`` first (if included), then units and tree nodes.
     indicators : tuple of str, length J
-        Overall code, element codes, criterion codes.
+        Overall code, area codes (if the questionnaire has areas), element codes,
+        criterion codes.
     estimate, variance : ndarray, shape (D, J)
         Estimates on the 0-1 scale and their linearised variances.
     nobs : ndarray, shape (D, J)
@@ -320,9 +321,12 @@ class Linearization:
         Strata with a single sampled PSU that the domain touches.
     design : Design
     n_composites : int
-        Number of composite indicators (overall and elements), which come first.
+        Number of composite indicators (overall, areas and elements), which come
+        first.
     aggregation : str
         The questionnaire's aggregation rule.
+    n_areas : int
+        Number of areas (the composites after the overall index).
     score_psu, score_domain : ndarray of int, shape (U,), or None
         PSU and domain of each row of ``scores``.
     scores : ndarray, shape (U, J), or None
@@ -363,6 +367,7 @@ class Linearization:
     score_psu: np.ndarray | None = None
     score_domain: np.ndarray | None = None
     scores: np.ndarray | None = None
+    n_areas: int = 0
 
     def domain_index(self, labels: object) -> np.ndarray:
         """Positions of domain labels in :attr:`domains` (KeyError if unknown)."""
@@ -509,22 +514,51 @@ def _answers(
     return answered, satisfied
 
 
-def _membership(structure: Structure) -> np.ndarray:
-    """Boolean ``(1 + E, K)``: criteria of the overall index, then of each element."""
-    criteria = structure.criteria
-    elements = [
-        [code in codes for code in criteria] for codes in structure.elements.values()
-    ]
-    return np.array([[True] * len(criteria), *elements])
+@dataclass(frozen=True)
+class _Composites:
+    """How the composites of a questionnaire are built from its criteria.
+
+    The composites are the overall index and the areas ("tops", each a union of
+    elements), then the elements (each a set of criteria).
+    """
+
+    elements: np.ndarray  # (E, K) bool: criteria of each element
+    tops: np.ndarray  # (T, E) bool: elements of the overall index and of each area
+
+    @classmethod
+    def of(cls, structure: Structure) -> _Composites:
+        criteria = structure.criteria
+        elements = np.array(
+            [[c in codes for c in criteria] for codes in structure.elements.values()]
+        )
+        names = list(structure.elements)
+        areas = [[e in codes for e in names] for codes in structure.areas.values()]
+        return cls(elements, np.array([[True] * len(names), *areas], dtype=bool))
+
+    @property
+    def ntop(self) -> int:
+        return len(self.tops)
+
+    @property
+    def element_of(self) -> np.ndarray:
+        """Element of each criterion, (K,)."""
+        return self.elements.argmax(axis=0)
+
+    def any_answer(self, answered: np.ndarray) -> np.ndarray:
+        """Rows with an answer to any criterion of each composite, (T + E, n)."""
+        elements = np.stack([answered[m].any(axis=0) for m in self.elements])
+        tops = [np.logical_or.reduce(elements[m]) for m in self.tops]
+        return np.concatenate([np.stack(tops), elements])
 
 
 def _composite_coefficients(
     structure: Structure, answered: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coefficients ``c[d, j, k]`` of the composites: overall, then the elements.
+    """Coefficients ``c[d, j, k]`` of the composites: overall, areas, elements.
 
-    A composite is the mean of its parts (criteria, or elements for the overall index
-    under ``criteria_then_elements``) that have answers in the domain.
+    A composite is the mean of its parts that have answers in the domain: its
+    criteria for an element, and for the overall index and an area its criteria
+    under ``items`` or its elements under ``criteria_then_elements``.
 
     Parameters
     ----------
@@ -534,10 +568,12 @@ def _composite_coefficients(
 
     Returns
     -------
-    coefficients : ndarray, shape (D, 1 + E, K)
-    parts_used, parts_total : ndarray, shape (D, 1 + E)
+    coefficients : ndarray, shape (D, T + E, K)
+    parts_used, parts_total : ndarray, shape (D, T + E)
     """
-    member = _membership(structure)[1:].astype(float)  # (E, K)
+    layout = _Composites.of(structure)
+    member = layout.elements.astype(float)  # (E, K)
+    tops = layout.tops.astype(float)  # (T, E)
     available = answered.astype(float)  # (D, K)
     used = available @ member.T  # (D, E)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -545,21 +581,20 @@ def _composite_coefficients(
             used[:, :, None] > 0, available[:, None, :] * member / used[:, :, None], 0.0
         )
         if structure.aggregation == "items":
-            overall_used = available.sum(axis=1)
-            overall_parts = available
-            overall_total = member.shape[1]
+            top_member = tops @ member  # (T, K)
+            top_used = available @ top_member.T  # (D, T)
+            top_parts = available[:, None, :] * top_member  # (D, T, K)
+            top_total = top_member.sum(axis=1)
         else:
-            overall_used = (used > 0).sum(axis=1).astype(float)
-            overall_parts = element.sum(axis=1)
-            overall_total = member.shape[0]
-        overall = np.where(
-            overall_used[:, None] > 0, overall_parts / overall_used[:, None], 0.0
-        )
-    coefficients = np.concatenate([overall[:, None, :], element], axis=1)
-    parts_used = np.column_stack([overall_used, used])
+            top_used = (used > 0).astype(float) @ tops.T  # (D, T)
+            top_parts = np.einsum("te,dek->dtk", tops, element)
+            top_total = tops.sum(axis=1)
+        top = np.where(top_used[:, :, None] > 0, top_parts / top_used[:, :, None], 0.0)
+    coefficients = np.concatenate([top, element], axis=1)
+    parts_used = np.column_stack([top_used, used])
     parts_total = np.column_stack(
         [
-            np.full(len(used), overall_total),
+            np.broadcast_to(top_total, top_used.shape),
             np.broadcast_to(member.sum(axis=1), used.shape),
         ]
     )
@@ -567,21 +602,28 @@ def _composite_coefficients(
 
 
 def _composite_factors(
-    coefficients: np.ndarray, member: np.ndarray
+    coefficients: np.ndarray, layout: _Composites
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per element and domain, the common coefficient of its criteria and the
-    element's weight in the overall index, both ``(E, D)``.
+    """Per element and domain, the common coefficient of its criteria, ``(E, D)``,
+    and each element's weight in the overall index and the areas, ``(T, E, D)``.
 
     Within an element all criteria with answers share one coefficient ``c_dk``; the
-    overall index's coefficients are the element's times a factor per domain.
+    coefficients of the overall index and of an area are the element's times a
+    factor per domain.
     """
-    parts = member[1:].astype(float)  # (E, K)
+    parts = layout.elements.astype(float)  # (E, K)
+    ntop = layout.ntop
     with np.errstate(divide="ignore", invalid="ignore"):
-        element_sum = np.einsum("dek,ek->de", coefficients[:, 1:, :], parts)
-        answered = (coefficients[:, 1:, :] > 0) @ np.ones(parts.shape[1])
+        element_sum = np.einsum("dek,ek->de", coefficients[:, ntop:, :], parts)
+        answered = (coefficients[:, ntop:, :] > 0) @ np.ones(parts.shape[1])
         scale = np.nan_to_num(element_sum / answered)
-        factor = np.nan_to_num((coefficients[:, 0, :] @ parts.T) / element_sum)
-    return np.ascontiguousarray(scale.T), np.ascontiguousarray(factor.T)
+        factor = np.nan_to_num(
+            np.einsum("dtk,ek->dte", coefficients[:, :ntop, :], parts)
+            / element_sum[:, None, :]
+        )
+    return np.ascontiguousarray(scale.T), np.ascontiguousarray(
+        factor.transpose(1, 2, 0)
+    )
 
 
 def linearize(
@@ -756,7 +798,7 @@ class _Linearizer:
         self.nleaves = domains.chain.shape[0]
         self.answered = answered  # (K, n)
         self.satisfied = satisfied
-        self.member = _membership(structure)  # (1 + E, K)
+        self.layout = _Composites.of(structure)
 
     # rows -> cells (PSU x unit) -> domains -------------------------------------------
 
@@ -808,8 +850,7 @@ class _Linearizer:
             np.concatenate([self.inverse_total, pad]).T
         )
         # respondents with an answer to at least one criterion of each composite
-        elements = [self.answered[m].any(axis=0) for m in self.member[1:]]
-        any_answer = np.stack([np.logical_or.reduce(elements), *elements])
+        any_answer = self.layout.any_answer(self.answered)
         self.comp_n = _to_domains(
             _sum_rows(row_leaf, any_answer, positive), chain, nd
         ).T
@@ -1008,10 +1049,13 @@ class _Linearizer:
         """
         chain, nd = self.domains.chain, self.ndomains
         leaf, w = self.domains.row_leaf, self.design.weights
-        element_of = self.member[1:].argmax(axis=0)  # (K,)
-        nelements = self.member.shape[0] - 1
+        layout = self.layout
+        element_of, ntop = layout.element_of, layout.ntop  # (K,)
+        nelements = len(layout.elements)
         criteria = np.arange(len(element_of))
-        own = coefficients[:, 1 + element_of, criteria]  # (D, K) element coefficients
+        own = coefficients[
+            :, ntop + element_of, criteria
+        ]  # (D, K) element coefficients
         slope = own * self.inverse_total
         ratio = self.ratio_or_zero
         # c_dk a_ik (y_ik - R_dk) / A_dk for answers none, 1-3, 4-5: (K, 3 D), and
@@ -1023,17 +1067,21 @@ class _Linearizer:
             len(criteria), -1
         )
         table = np.concatenate([table, np.zeros((len(criteria), 3))], axis=1)
-        # the overall index's coefficients are the element's times a factor per domain
-        member = self.member[1:].astype(float)
+        # the coefficients of the overall index and the areas are the element's times
+        # a factor per domain
+        member = layout.elements.astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            factor = (coefficients[:, 0, :] @ member.T) / (own @ member.T)
-        factor = np.concatenate([np.nan_to_num(factor), np.zeros((1, nelements))])
-        factor = np.ascontiguousarray(factor.T)  # (E, D + 1)
+            factor = (
+                np.einsum("dtk,ek->dte", coefficients[:, :ntop, :], member)
+                / (own @ member.T)[:, None, :]
+            )
+        factor = np.concatenate([np.nan_to_num(factor), np.zeros((1, ntop, nelements))])
+        factor = np.ascontiguousarray(factor.transpose(1, 2, 0))  # (T, E, D + 1)
         n = len(w)
-        x = np.empty((1 + nelements, n))  # overall, elements
+        x = np.empty((ntop + nelements, n))  # overall, areas, elements
         index = np.empty(n, dtype=np.intp)
         term = np.empty(n)
-        sums = np.zeros((1 + nelements, nd))
+        sums = np.zeros((ntop + nelements, nd))
         first = np.zeros(len(criteria), dtype=bool)  # first criterion of its element
         first[np.unique(element_of, return_index=True)[1]] = True
         for level in chain.T:  # tree levels, not units
@@ -1043,15 +1091,16 @@ class _Linearizer:
                 np.add(base, self.answered[k], out=index)
                 index += self.satisfied[k]
                 if first[k]:
-                    np.take(table[k], index, out=x[1 + element_of[k]])
+                    np.take(table[k], index, out=x[ntop + element_of[k]])
                 else:
                     np.take(table[k], index, out=term)
-                    x[1 + element_of[k]] += term
-            np.multiply(factor[0][domain], x[1], out=x[0])
-            for e in range(1, nelements):
-                x[0] += factor[e][domain] * x[1 + e]
+                    x[ntop + element_of[k]] += term
+            for t, in_top in enumerate(layout.tops):  # overall and areas
+                x[t] = 0.0
+                for e in np.flatnonzero(in_top):
+                    x[t] += factor[t, e][domain] * x[ntop + e]
             x *= x
-            leaf_sums = _sum_rows(self.row_leaf, x, w)  # (1 + E, G)
+            leaf_sums = _sum_rows(self.row_leaf, x, w)  # (T + E, G)
             valid = level >= 0
             sums += _bincount_rows(level[valid], leaf_sums[:, valid], nd)
         return self.comp_pop * sums.T
@@ -1087,15 +1136,19 @@ class _Linearizer:
         leaf = self.domains.row_leaf
         if not all(_within_units(c, leaf) for c in calibrations):
             self._use_dense_blocks()
-        ncomp, ncrit = self.member.shape[0], self.member.shape[1]
+        layout = self.layout
+        ntop, nelements = layout.ntop, len(layout.elements)
+        ncomp, ncrit = ntop + nelements, layout.elements.shape[1]
         coefficients, parts_used, parts_total = _composite_coefficients(
             self.structure, self.total_ans > 0
         )
         # An element's score is sum_k c_dk z_k with c_dk = 1 / (criteria answered in
         # d) for every criterion (z_k = 0 where k has no answers); the overall
-        # index's is sum_e factor_de z_e. So sum the criterion scores per element.
-        element_scale, overall_factor = _composite_factors(coefficients, self.member)
-        element_of = self.member[1:].argmax(axis=0)
+        # index's and an area's are sum_e factor_tde z_e. So sum the criterion scores
+        # per element.
+        element_scale, top_factor = _composite_factors(coefficients, layout)
+        element_of = layout.element_of
+        top_elements = [np.flatnonzero(in_top) for in_top in layout.tops]
         sums = np.zeros((ncomp + ncrit, self.ngroups))
         squares = np.zeros_like(sums)
         npairs = sum(block.size for block in self.blocks)
@@ -1110,12 +1163,14 @@ class _Linearizer:
             composite = np.zeros((ncomp, block.size))
             for k in range(ncrit):  # criteria, not units
                 z = self._scores(block, k)
-                composite[1 + element_of[k]] += z
+                composite[ntop + element_of[k]] += z
                 self._accumulate(block, ncomp + k, z, sums, squares, scores, pairs)
             d = block.domain
-            for e in range(ncomp - 1):
-                composite[1 + e] *= element_scale[e][d]
-                composite[0] += overall_factor[e][d] * composite[1 + e]
+            for e in range(nelements):
+                composite[ntop + e] *= element_scale[e][d]
+            for t, elements in enumerate(top_elements):  # overall and areas
+                for e in elements:
+                    composite[t] += top_factor[t, e][d] * composite[ntop + e]
             for j in range(ncomp):
                 self._accumulate(block, j, composite[j], sums, squares, scores, pairs)
             if from_scores:
@@ -1142,7 +1197,7 @@ class _Linearizer:
         structure = self.structure
         return Linearization(
             domains=self.domains.labels,
-            indicators=(OVERALL, *structure.elements, *structure.criteria),
+            indicators=(*structure.composites, *structure.criteria),
             estimate=estimate,
             variance=variance,
             nobs=np.concatenate([self.comp_n, self.crit_n], axis=1).astype(int),
@@ -1160,6 +1215,7 @@ class _Linearizer:
             design=self.design,
             n_composites=ncomp,
             aggregation=structure.aggregation,
+            n_areas=len(structure.areas),
             score_psu=np.concatenate([b.psu for b in self.blocks])
             if keep_scores
             else None,
@@ -1418,7 +1474,7 @@ def _notes(
     extreme = np.isin(result.estimate.ravel(), (0.0, 1.0))
     parts_name = np.full(nind, "criteria", dtype=object)
     if result.aggregation == "criteria_then_elements":
-        parts_name[0] = "elements"
+        parts_name[: 1 + result.n_areas] = "elements"
     parts_name = np.tile(parts_name, ndomains)
     rule = result.design.lonely_psu
     r = reliability

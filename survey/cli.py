@@ -8,11 +8,11 @@ from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 
 from analysis import CI_METHODS
+from analysis.questionnaire import QuestionnaireError
 
 from .errors import ServiceError
 from .extensions import db
 from .models import Counter, Role, SurveyPeriod
-from .questionnaires import QuestionnaireError
 from .services import accounts, demo, indices, periods, publications, units
 from .services.questionnaires import get_questionnaire, sync_questionnaires
 

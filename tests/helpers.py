@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
+from analysis.questionnaire import load_file
 from survey import tokens
-from survey.questionnaires import load_file
 from tests.seed import COUNTER_NONCE
 
 DEFINITION, _ = load_file(

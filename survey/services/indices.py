@@ -86,14 +86,6 @@ class Results:
     weights: dict = field(default_factory=dict)
 
 
-def structure_of(definition) -> analysis.Structure:
-    return analysis.Structure(
-        code=definition.code,
-        elements={e.code: [c.code for c in e.criteria] for e in definition.elements},
-        aggregation=definition.aggregation,
-    )
-
-
 def response_frame(
     period: SurveyPeriod, response_ids: list[int] | None = None
 ) -> pd.DataFrame:
@@ -249,7 +241,7 @@ def compute(
     frame = response_frame(period, response_ids)
     if frame.empty:
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
-    structure = structure_of(definition_of(period.questionnaire))
+    structure = definition_of(period.questionnaire).structure
     design = _weighted_design(period, frame, settings)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
@@ -340,13 +332,7 @@ def versus_previous(results: Results) -> pd.DataFrame:
 def weakest_criteria(results: Results, unit: str, count: int = 3) -> list[dict]:
     """A unit's criteria furthest below the province, by difference in points."""
     table = results.table
-    criteria = set(
-        c
-        for e in structure_of(
-            definition_of(results.period.questionnaire)
-        ).elements.values()
-        for c in e
-    )
+    criteria = set(definition_of(results.period.questionnaire).structure.criteria)
     mine = table[(table["unit"] == unit) & table["indicator"].isin(criteria)]
     province = table[(table["unit"] == analysis.ALL)].set_index("indicator")["estimate"]
     gaps = mine.assign(province=mine["indicator"].map(province))
