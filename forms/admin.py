@@ -176,3 +176,26 @@ class ResultsForm(FlaskForm):
         _l("Cắt trọng số (bội số trung bình, bỏ trống = không cắt)"),
         validators=[Optional(), Length(max=10, message=TOO_LONG)],
     )
+    # How a unit's weaknesses are found (services/weaknesses.py)
+    reference = SelectField(
+        _l("Điểm yếu: so với"),
+        choices=choices(
+            [("province", _l("Toàn tỉnh")), ("block", _l("Khối cùng loại đơn vị"))]
+        ),
+        default="province",
+    )
+    adjustment = SelectField(
+        _l("Điều chỉnh đa so sánh"),
+        choices=choices(
+            [
+                ("holm", _l("Holm (xác suất sai ít nhất một kết luận)")),
+                ("bh", _l("Benjamini–Hochberg (tỷ lệ kết luận sai)")),
+            ]
+        ),
+        default="holm",
+    )
+    pool_periods = SelectField(
+        _l("Đơn vị nhỏ: gộp số kỳ gần nhất"),
+        choices=choices([(str(k), str(k)) for k in range(1, 9)]),
+        default="1",
+    )

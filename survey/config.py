@@ -41,6 +41,8 @@ class Config:
         0  # reverse proxies in front of the app whose X-Forwarded-For to trust
     )
     BABEL_DEFAULT_LOCALE = "vi"
+    # Every time a person reads is Vietnam time, whatever the server's zone.
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     BABEL_TRANSLATION_DIRECTORIES = str(
         Path(__file__).resolve().parent / "translations"
     )

@@ -7,7 +7,7 @@ gets the official Vietnamese form unless they ask otherwise.
 """
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -39,6 +39,16 @@ def local_number(text) -> str:
     if current_language() == "vi":
         return text.translate(VI_MARKS)
     return text
+
+
+def local_datetime(moment, pattern: str = "dd/MM/yyyy HH:mm") -> str:
+    """Write an instant as Vietnam time (BABEL_DEFAULT_TIMEZONE); None is a dash."""
+    return "–" if moment is None else format_datetime(moment, pattern)
+
+
+def local_date(day) -> str:
+    """Write a date, or the Vietnamese day of an instant, as dd/mm/yyyy; None is a dash."""
+    return "–" if day is None else format_date(day, "dd/MM/yyyy")
 
 
 def safe_next(target: str | None) -> str:
@@ -74,3 +84,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.filters["local_number"] = local_number
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date

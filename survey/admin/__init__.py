@@ -22,6 +22,7 @@ from . import (  # noqa: E402,F401
     dashboard,
     exports,
     periods,
+    plans,
     register,
     responses,
     results,

@@ -13,7 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 import analysis
-from analysis.compare import compare_to_parent, rank_intervals
+from analysis.compare import compare_periods, compare_to_parent, rank_intervals
+from analysis.multiplicity import ADJUSTMENTS
 from analysis.weights import post_stratify, rake, trim_weights
 
 from .. import clock
@@ -24,6 +25,10 @@ from . import register
 from .questionnaires import definition_of
 
 WEIGHTINGS = ("none", "volume", "rake")
+#: What a unit's criteria are compared with to find its weaknesses.
+REFERENCES = ("province", "block")
+#: Most periods a small unit's pooled estimate may span.
+MAX_POOL = 8
 PEER_BLOCKS = {
     "department": "Sở, ban, ngành",
     "ward": "Phường",
@@ -49,6 +54,12 @@ class Settings:
     df: str = "domain"
     lonely_psu: str = "adjust"
     design: str = "strata=unit, psu=counter-day (or the response, without a counter)"
+    # Weaknesses: a unit's criteria against the province or its peer block, adjusted
+    # as a family (Holm or Benjamini-Hochberg); units too small to read alone are
+    # pooled over their last `pool_periods` periods of the same version.
+    reference: str = "province"
+    adjustment: str = "holm"
+    pool_periods: int = 1
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
@@ -63,6 +74,12 @@ class Settings:
             )
         if self.weighting == "rake" and not self.margins:
             raise ResultsError("Raking needs at least one margin file.")
+        if self.reference not in REFERENCES:
+            raise ResultsError(f"Unknown reference {self.reference}.")
+        if self.adjustment not in ADJUSTMENTS:
+            raise ResultsError(f"Unknown adjustment {self.adjustment}.")
+        if not 1 <= self.pool_periods <= MAX_POOL:
+            raise ResultsError(f"Pooling spans 1 to {MAX_POOL} periods.")
 
     def to_dict(self) -> dict:
         return asdict(self) | {"margins": list(self.margins)}
@@ -231,6 +248,19 @@ def unit_tree_maps() -> tuple[dict[str, str], dict[str, Unit]]:
     return parents, {u.code: u for u in units}
 
 
+def weighted_sample(
+    period: SurveyPeriod, settings: Settings, response_ids: list[int] | None = None
+):
+    """A period's responses and their weighted design under the settings.
+
+    :raise ResultsError: if there is nothing to compute or the settings cannot apply.
+    """
+    frame = response_frame(period, response_ids)
+    if frame.empty:
+        raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
+    return frame, _weighted_design(period, frame, settings)
+
+
 def compute(
     period: SurveyPeriod, settings: Settings, response_ids: list[int] | None = None
 ) -> Results:
@@ -238,11 +268,8 @@ def compute(
 
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
-    frame = response_frame(period, response_ids)
-    if frame.empty:
-        raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
+    frame, design = weighted_sample(period, settings, response_ids)
     structure = definition_of(period.questionnaire).structure
-    design = _weighted_design(period, frame, settings)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
@@ -301,13 +328,10 @@ def compute(
 
 
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
-    """The latest earlier period with the same questionnaire version and responses."""
+    """The latest earlier period with responses, whatever its questionnaire version."""
     query = (
         sa.select(SurveyPeriod)
-        .where(
-            SurveyPeriod.starts_on < period.starts_on,
-            SurveyPeriod.questionnaire_id == period.questionnaire_id,
-        )
+        .where(SurveyPeriod.starts_on < period.starts_on)
         .where(sa.exists().where(SurveyResponse.period_id == SurveyPeriod.id))
         .order_by(SurveyPeriod.starts_on.desc())
         .limit(1)
@@ -315,26 +339,48 @@ def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
     return db.session.scalar(query)
 
 
-def versus_previous(results: Results) -> pd.DataFrame:
-    """Every unit and indicator against the previous period, under the same settings."""
-    from analysis.compare import compare_periods
+def incomparable(period: SurveyPeriod, other: SurveyPeriod) -> str | None:
+    """Why two periods' indices cannot be compared, or None if they can.
 
+    Indices of different questionnaire versions measure different items with
+    different formulas: a series is broken there, never joined.
+    """
+    if other.questionnaire_id == period.questionnaire_id:
+        return None
+    return (
+        f"Kỳ {other.name} dùng bảng hỏi {other.questionnaire.code}, kỳ {period.name} "
+        f"dùng {period.questionnaire.code}: hai bộ chỉ số đo các tiêu chí khác nhau "
+        "nên không so sánh với nhau."
+    )
+
+
+@dataclass
+class PreviousComparison:
+    """Every unit and indicator against the previous period, or why not."""
+
+    period: SurveyPeriod | None
+    table: pd.DataFrame
+    refusal: str | None = None
+
+
+NO_COMPARISON = ["unit", "indicator", "difference", "verdict"]
+
+
+def versus_previous(results: Results) -> PreviousComparison:
+    """Every unit and indicator against the previous period, under the same settings.
+
+    A previous period of another questionnaire version is refused with the reason.
+    """
     earlier = previous_period(results.period)
+    empty = pd.DataFrame(columns=NO_COMPARISON)
     if earlier is None:
-        return pd.DataFrame(columns=["unit", "indicator", "difference", "verdict"])
+        return PreviousComparison(None, empty)
+    refusal = incomparable(results.period, earlier)
+    if refusal:
+        return PreviousComparison(earlier, empty, refusal)
     try:
         before = compute(earlier, results.settings)
-    except ServiceError:
-        return pd.DataFrame(columns=["unit", "indicator", "difference", "verdict"])
-    return compare_periods(results.table, before.table).assign(previous=earlier.name)
-
-
-def weakest_criteria(results: Results, unit: str, count: int = 3) -> list[dict]:
-    """A unit's criteria furthest below the province, by difference in points."""
-    table = results.table
-    criteria = set(definition_of(results.period.questionnaire).structure.criteria)
-    mine = table[(table["unit"] == unit) & table["indicator"].isin(criteria)]
-    province = table[(table["unit"] == analysis.ALL)].set_index("indicator")["estimate"]
-    gaps = mine.assign(province=mine["indicator"].map(province))
-    gaps = gaps.assign(gap=gaps["estimate"] - gaps["province"]).sort_values("gap")
-    return gaps.head(count).to_dict("records")
+    except ServiceError as exc:
+        return PreviousComparison(earlier, empty, str(exc))
+    table = compare_periods(results.table, before.table).assign(previous=earlier.name)
+    return PreviousComparison(earlier, table)
