@@ -2,6 +2,25 @@
 
 Imports only numpy, pandas and scipy (never Flask, SQLAlchemy or the web app), so it
 also runs on its own: ``python -m analysis indices responses.csv``.
+
+Where each topic lives:
+
+=====================  ================================================================
+``design``             the survey design: strata, PSUs, weights, fpc, lonely-PSU rules
+``answers``            answers to the criteria, checked, as answered/satisfied flags
+``domains``            units, the tree nodes above them and ``ALL`` as domains
+``grouping``           grouped sums (the primitive behind everything else)
+``variance``           variance of totals from PSU totals (R's ``svyrecvar``)
+``composites``         element and overall indices as means of criterion indices
+``linearization``      estimates, linearised variances and scores of every domain
+``estimate``           the result table: intervals, n_eff, deff, reliability
+``intervals``          intervals for proportions, design effects, effective sizes
+``compare``            differences between units and periods, ranks with intervals
+``plan``               sample size per unit
+``weights``            base weights, nonresponse, post-stratification, raking, GREG
+                       calibration, trimming, diagnostics (one module each)
+``cli``                ``python -m analysis``: one module per command
+=====================  ================================================================
 """
 
 from .columns import ALL, OUTPUT_COLUMNS, OVERALL
@@ -14,15 +33,7 @@ from .compare import (
     rank_intervals,
 )
 from .design import LONELY_PSU_RULES, Design, DesignError, make_design
-from .estimate import (
-    Linearization,
-    Reliability,
-    index_table,
-    indices,
-    linearize,
-    psu_total_covariance,
-    total_covariance,
-)
+from .estimate import Reliability, index_table, indices
 from .intervals import (
     CI_METHODS,
     beta_interval,
@@ -36,8 +47,10 @@ from .intervals import (
     t_interval,
     wilson_interval,
 )
+from .linearization import Linearization, linearize
 from .plan import plan_sample, sample_size_proportion, sample_size_yamane
 from .questionnaire import QuestionnaireError, Structure, load_structure
+from .variance import psu_total_covariance, total_covariance
 from .weights import (
     ConvergenceError,
     GregCalibration,

@@ -15,7 +15,7 @@ machine code:
 and share PSUs (the province contains the unit), so
 :math:`\\widehat V(\\hat\\theta_u - \\hat\\theta_p) = V_u + V_p - 2\\widehat C_{up}`
 with the covariance from the linearised PSU score totals
-(:meth:`~analysis.estimate.Linearization.covariance`; Binder 1983; Lumley 2010).
+(:meth:`~analysis.linearization.Linearization.covariance`; Binder 1983; Lumley 2010).
 *Pairs of units* use the same formula (the covariance is zero for units
 with no PSU in common) and Holm's step-down adjustment over all pairs of an indicator
 (Holm 1979). *Unit against its previous period*: two independent samples, so the
@@ -67,7 +67,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from .columns import ALL, OVERALL, UNIT
-from .estimate import Linearization
+from .linearization import Linearization
 
 COMPARE_COLUMNS = [
     "unit",
@@ -297,7 +297,7 @@ def difference_table(
     Parameters
     ----------
     result : Linearization
-        From :func:`~analysis.estimate.linearize` with ``keep_scores=True``.
+        From :func:`~analysis.linearization.linearize` with ``keep_scores=True``.
     first, second : sequence of str
         Domain labels; row ``i`` compares ``first[i]`` with ``second[i]``.
     kind : str
@@ -362,7 +362,7 @@ def compare_to_parent(
     Parameters
     ----------
     result : Linearization
-        From :func:`~analysis.estimate.linearize` with ``keep_scores=True`` and
+        From :func:`~analysis.linearization.linearize` with ``keep_scores=True`` and
         ``include_all=True`` (the same ``parents``).
     parents : mapping of str to str, optional
         Unit to parent; nodes without a parent are compared with ``"ALL"`` ("the
@@ -410,7 +410,7 @@ def compare_pairs(
     Parameters
     ----------
     result : Linearization
-        From :func:`~analysis.estimate.linearize` with ``keep_scores=True``.
+        From :func:`~analysis.linearization.linearize` with ``keep_scores=True``.
     units : sequence of str, optional
         Units to compare (default: every domain except ``"ALL"``).
     blocks : mapping of str to str, optional

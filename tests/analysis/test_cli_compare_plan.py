@@ -11,12 +11,14 @@ import pandas as pd
 import pytest
 
 from analysis import cli
-from analysis.cli_extra import parse_trim
+from analysis.cli.common import CommandError, parse_trim
 from analysis.columns import OUTPUT_COLUMNS
 from analysis.compare import COMPARE_COLUMNS, RANK_COLUMNS, compare_to_parent
 from analysis.design import make_design
-from analysis.estimate import indices, linearize
+from analysis.estimate import indices
+from analysis.linearization import linearize
 from analysis.plan import PLAN_COLUMNS, plan_sample
+from analysis.questionnaire import load_structure
 from analysis.weights import rake, trim_weights
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +83,7 @@ def test_compare_matches_the_api(tmp_path, parents_csv):
     frame = cli.read_responses(CURRENT)
     result = linearize(
         frame,
-        cli.load_structure("sipas-2640"),
+        load_structure("sipas-2640"),
         design=design_of(frame),
         parents=PARENTS,
         keep_scores=True,
@@ -128,7 +130,7 @@ def test_indices_rake_and_trim(tmp_path):
     raked = rake(design_of(frame), frame, margins)
     mean = raked.weights.mean()
     design = trim_weights(raked, lower=0.3 * mean, upper=3 * mean, strict=True)
-    expected = indices(frame, cli.load_structure("sipas-2640"), design=design)
+    expected = indices(frame, load_structure("sipas-2640"), design=design)
     got = read(out)
     assert list(got.columns) == OUTPUT_COLUMNS
     np.testing.assert_allclose(got["estimate"], expected["estimate"], rtol=1e-14)
@@ -178,7 +180,7 @@ def test_parse_trim(text, bounds):
 
 @pytest.mark.parametrize("text", ["1", "a,2", "1,2,3"])
 def test_parse_trim_rejects(text):
-    with pytest.raises(cli.CommandError, match="--trim"):
+    with pytest.raises(CommandError, match="--trim"):
         parse_trim(text, 10.0)
 
 

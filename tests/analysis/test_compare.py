@@ -29,7 +29,8 @@ from analysis.compare import (
     welch_df,
 )
 from analysis.design import make_design
-from analysis.estimate import indices, linearize
+from analysis.estimate import indices
+from analysis.linearization import linearize
 from analysis.weights import calibrate, post_stratify
 
 REFERENCE = Path(__file__).parent / "reference"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.design import Design, DesignError, make_design
-from analysis.estimate import psu_total_covariance, total_covariance
+from analysis.variance import psu_total_covariance, total_covariance
 
 
 @pytest.fixture

@@ -17,13 +17,10 @@ import pytest
 
 from analysis.columns import OUTPUT_COLUMNS
 from analysis.design import Design, DesignError, make_design
-from analysis.estimate import (
-    Reliability,
-    indices,
-    linearize,
-    total_covariance,
-)
+from analysis.estimate import Reliability, indices
+from analysis.linearization import linearize
 from analysis.questionnaire import Structure
+from analysis.variance import total_covariance
 from analysis.weights import post_stratify
 from tests.analysis.conftest import read_parents, read_reference_data
 

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from analysis.design import make_design
-from analysis.estimate import linearize, total_covariance
+from analysis.linearization import linearize
 from analysis.questionnaire import load_structure
+from analysis.variance import total_covariance
 from analysis.weights import (
     ConvergenceError,
     GregCalibration,

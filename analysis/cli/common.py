@@ -1,21 +1,8 @@
-"""Command line: ``python -m analysis COMMAND ...`` on CSV exports.
+"""What the commands share: reading and writing files, options, the design.
 
-``indices FILE.csv`` reads one row per response (UTF-8, columns ``unit``, optional
-``stratum``, ``psu``, ``weight``, ``fpc``, and the criterion codes ``1.1`` .. ``5.4``
-with 1-5 or blank; other columns are ignored) and writes the table of
-:func:`analysis.estimate.indices`.
-
-Errors go to stderr with exit code 2; an output file is written to a temporary file
-next to it and renamed only when complete, so a failed run leaves no partial file.
-
-Extension points for other commands and options:
-
-- :data:`COMMANDS` maps a subcommand name to ``(configure(parser), run(args) -> int)``.
-- :func:`add_input_options` adds the options shared by commands that read responses
-  (file, questionnaire, domains, design), :func:`add_output_option` adds ``--out``.
-- :data:`INDICES_OPTIONS` holds functions that add options to ``indices``, and
-  :data:`DESIGN_STEPS` functions ``(design, frame, args) -> Design`` applied in order
-  to the design built from the file (weighting steps such as raking or trimming).
+Errors in the command line or its files raise :class:`CommandError` (reported on
+stderr with exit code 2); an output file is written to a temporary file next to it
+and renamed only when complete, so a failed run leaves no partial file.
 """
 
 from __future__ import annotations
@@ -24,29 +11,24 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .columns import FPC, PARENT, PSU, STRATUM, UNIT, WEIGHT
-from .design import LONELY_PSU_RULES, Design, make_design
-from .estimate import DF_RULES, indices
-from .intervals import CI_METHODS
-from .questionnaire import load_structure
+from ..columns import FPC, PARENT, PSU, STRATUM, UNIT, WEIGHT
+from ..design import LONELY_PSU_RULES, Design, make_design
+from ..estimate import DF_RULES
+from ..weights import POPULATION, rake, trim_weights
 
 OUTPUT_SUFFIXES = (".csv", ".xlsx")
-
-Configure = Callable[[argparse.ArgumentParser], None]
-Run = Callable[[argparse.Namespace], int]
-DesignStep = Callable[[Design, pd.DataFrame, argparse.Namespace], Design]
 
 
 class CommandError(ValueError):
     """A problem with the command line or its files (reported, exit code 2)."""
 
 
-# --------------------------------------------------------------------------------------
 # reading and writing
 
 
@@ -128,8 +110,7 @@ def write_table(table: pd.DataFrame, path: str | None) -> None:
         raise
 
 
-# --------------------------------------------------------------------------------------
-# shared options
+# options
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -192,6 +173,98 @@ def design_from_frame(frame: pd.DataFrame, lonely_psu: str = "adjust") -> Design
     return make_design(frame, lonely_psu=lonely_psu, **present)
 
 
+def add_weighting_options(parser: argparse.ArgumentParser) -> None:
+    """The ``--rake`` and ``--trim`` options."""
+    parser.add_argument(
+        "--rake",
+        metavar="MARGIN.csv",
+        action="append",
+        default=[],
+        help="rake the weights to the population margin in MARGIN.csv (columns: "
+        "variables of the response file, e.g. unit,gender, and population); repeat "
+        "for several margins. Variance as R's calibrate(calfun='raking')",
+    )
+    parser.add_argument(
+        "--trim",
+        metavar="LOWER,UPPER",
+        help="after raking, trim weights to [LOWER, UPPER] and share the excess "
+        "equally among the other weights until all lie within (R's trimWeights, "
+        "strict=TRUE); a bound ending in x is a multiple of the mean weight, an "
+        "empty bound is none: --trim 0.3x,3.5x or --trim ,40",
+    )
+
+
+def parse_trim(text: str, mean_weight: float) -> tuple[float, float]:
+    """Bounds of ``--trim LOWER,UPPER`` in weight units.
+
+    Parameters
+    ----------
+    text : str
+        ``"LOWER,UPPER"``; a bound is a number of weight units, a number followed by
+        ``x`` (a multiple of ``mean_weight``) or empty (no bound).
+    mean_weight : float
+        Mean of the weights to trim.
+
+    Returns
+    -------
+    tuple of float
+        ``(lower, upper)``, with ``-inf`` / ``inf`` for a missing bound.
+    """
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise CommandError(f"--trim needs LOWER,UPPER, got {text!r}")
+    bounds = []
+    for part, default in zip(parts, (-np.inf, np.inf), strict=True):
+        part = part.strip().lower()
+        if not part:
+            bounds.append(default)
+            continue
+        scale = mean_weight if part.endswith("x") else 1.0
+        try:
+            value = float(part.removesuffix("x"))
+        except ValueError as exc:
+            raise CommandError(f"--trim bound {part!r} is not a number") from exc
+        bounds.append(value * scale)
+    return bounds[0], bounds[1]
+
+
+def read_margin(path: str | Path) -> pd.DataFrame:
+    """Read a margin CSV: variable columns kept as text, ``population`` numeric."""
+    table = pd.read_csv(
+        path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""]
+    )
+    if POPULATION not in table.columns:
+        raise CommandError(f"{path}: a margin needs a {POPULATION!r} column")
+    population = pd.to_numeric(table[POPULATION], errors="coerce")
+    if population.isna().any():
+        raise CommandError(f"{path}: {POPULATION!r} must be numbers")
+    return table.assign(**{POPULATION: population})
+
+
+def apply_weighting(
+    design: Design, frame: pd.DataFrame, args: argparse.Namespace
+) -> Design:
+    """Rake to the ``--rake`` margins, then trim to ``--trim``.
+
+    Raking uses :func:`~analysis.weights.rake` with its defaults (iterative
+    proportional fitting to convergence, GREG variance as R's
+    ``calibrate(design, list(~a+b, ...), population, calfun="raking")``); trimming
+    uses :func:`~analysis.weights.trim_weights` with ``strict=True``, bounds that end
+    in ``x`` being multiples of the mean weight after raking.
+    """
+    margins = getattr(args, "rake", None) or []
+    if margins:
+        design = rake(design, frame, [read_margin(path) for path in margins])
+    trim = getattr(args, "trim", None)
+    if trim:
+        lower, upper = parse_trim(trim, float(np.mean(design.weights)))
+        design = trim_weights(design, lower=lower, upper=upper, strict=True)
+    return design
+
+
+# the design
+
+
 def prepare(
     args: argparse.Namespace,
 ) -> tuple[pd.DataFrame, Design, dict[str, str] | None]:
@@ -201,92 +274,5 @@ def prepare(
     frame = read_responses(args.file, text_columns=(args.by,))
     parents = read_parents(args.parents) if args.parents else None
     design = design_from_frame(frame, args.lonely_psu)
-    for step in DESIGN_STEPS:
-        design = step(design, frame, args)
+    design = apply_weighting(design, frame, args)
     return frame, design, parents
-
-
-# --------------------------------------------------------------------------------------
-# indices
-
-#: Functions that add options to the ``indices`` command.
-INDICES_OPTIONS: list[Configure] = []
-#: Functions ``(design, frame, args) -> Design`` applied to the design, in order.
-DESIGN_STEPS: list[DesignStep] = []
-
-
-def configure_indices(parser: argparse.ArgumentParser) -> None:
-    """Options of ``indices``."""
-    add_input_options(parser)
-    parser.add_argument(
-        "--ci",
-        choices=CI_METHODS,
-        default="korn-graubard",
-        help="interval for criterion indices (default: %(default)s); elements and "
-        "the overall index get a t interval",
-    )
-    add_output_option(parser)
-    for add_options in INDICES_OPTIONS:
-        add_options(parser)
-
-
-def run_indices(args: argparse.Namespace) -> int:
-    """Compute all indices of a response file and write the table."""
-    check_output(args.out)
-    structure = load_structure(args.questionnaire)
-    frame, design, parents = prepare(args)
-    table = indices(
-        frame,
-        structure,
-        design=design,
-        by=args.by,
-        parents=parents,
-        ci=args.ci,
-        level=args.level,
-        df=args.df,
-    )
-    write_table(table, args.out)
-    return 0
-
-
-#: Subcommands: name -> (configure(parser), run(args) -> exit code).
-COMMANDS: dict[str, tuple[Configure, Run]] = {
-    "indices": (configure_indices, run_indices),
-}
-HELP = {
-    "indices": "criterion, element and overall indices with SE and CI per domain",
-}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one subparser per entry of :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis",
-        description="SIPAS survey statistics on CSV exports.",
-    )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (configure, run) in COMMANDS.items():
-        sub = subparsers.add_parser(
-            name, help=HELP.get(name), description=HELP.get(name)
-        )
-        configure(sub)
-        sub.set_defaults(run=run)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; report errors on stderr with exit code 2."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except BrokenPipeError:  # stdout closed early, e.g. piped into head
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except (ValueError, OSError) as exc:  # DesignError, QuestionnaireError, ...
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-# ``compare``, ``plan`` and the weighting options of ``indices`` (analysis.cli_extra)
-# add themselves to the registries above when imported.
-from . import cli_extra  # noqa: E402, F401
