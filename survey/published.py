@@ -10,6 +10,7 @@ from . import charts
 from .extensions import db
 from .models import SurveyPeriod
 from .services import publications
+from .services.questionnaires import definition_of
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -49,6 +50,7 @@ def publication(period_id: int):
         province=province,
         chart=chart,
         settings=published.settings,
+        definition=definition_of(published.period.questionnaire),
     )
 
 
