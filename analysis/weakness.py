@@ -29,23 +29,14 @@ import numpy as np
 import pandas as pd
 
 from .columns import UNIT
-from .compare import verdicts
+from .compare import COMPARE_COLUMNS, verdicts
 from .multiplicity import family_threshold, p_adjust
 from .power import POWER, responses_to_detect
 
+#: The comparison's columns (without its English statement), then the family's size,
+#: the answers behind the unit's estimate and the responses that would tell.
 WEAKNESS_COLUMNS = [
-    "unit",
-    "indicator",
-    "kind",
-    "reference",
-    "estimate",
-    "reference_estimate",
-    "difference",
-    "se",
-    "df",
-    "p_value",
-    "p_adjusted",
-    "verdict",
+    *(c for c in COMPARE_COLUMNS if c != "statement"),
     "family_size",
     "n",
     "responses_to_tell",

@@ -205,29 +205,27 @@ def plan_item_done(plan_id: int, item_id: int):
 @bp.post("/plans/<int:plan_id>/comments")
 def plan_comment(plan_id: int):
     """Add a remark to a plan."""
-    plan = get_plan(plan_id)
-    form = RemarkForm()
-    try:
-        if not form.validate_on_submit():
-            raise plans.PlanError(_("Vui lòng ghi nội dung nhận xét."))
-        plans.add_comment(plan, form.text.data, by=g.user)
-    except ServiceError as exc:
-        flash(str(exc))
-    return redirect(url_for("admin.plan_detail", plan_id=plan.id) + "#remarks")
+    return _remark(plan_id, plans.add_comment, None)
 
 
 @bp.post("/plans/<int:plan_id>/return")
 @admin_only
 def plan_return(plan_id: int):
     """Send a plan back to its unit for revision, with the reason."""
+    return _remark(plan_id, plans.return_plan, _("Đã trả lại kế hoạch cho đơn vị."))
+
+
+def _remark(plan_id: int, action, done: str | None):
+    """Pass the remark of the form to a service action; say what happened."""
     plan = get_plan(plan_id)
     form = RemarkForm()
     try:
         if not form.validate_on_submit():
-            raise plans.PlanError(_("Ghi lý do trả lại kế hoạch."))
-        plans.return_plan(plan, form.text.data, by=g.user)
+            raise plans.PlanError(_("Vui lòng ghi nội dung nhận xét."))
+        action(plan, form.text.data, by=g.user)
     except ServiceError as exc:
         flash(str(exc))
     else:
-        flash(_("Đã trả lại kế hoạch cho đơn vị."))
-    return redirect(url_for("admin.plan_detail", plan_id=plan.id))
+        if done:
+            flash(done)
+    return redirect(url_for("admin.plan_detail", plan_id=plan.id) + "#remarks")

@@ -261,6 +261,28 @@ def weighted_sample(
     return frame, _weighted_design(period, frame, settings)
 
 
+def tabulate(frame, structure, design, parents: dict, settings: Settings):
+    """Linearise a sample for every domain (ALL, units, `parents`) and tabulate it.
+
+    :raise ResultsError: if the data cannot be used.
+    """
+    try:
+        linear = analysis.linearize(
+            frame,
+            structure,
+            design=design,
+            parents=parents,
+            include_all=True,
+            keep_scores=True,
+        )
+        table = analysis.index_table(
+            linear, ci=settings.ci, level=settings.level, df=settings.df
+        )
+    except (analysis.DesignError, ValueError) as exc:
+        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+    return linear, table
+
+
 def compute(
     period: SurveyPeriod, settings: Settings, response_ids: list[int] | None = None
 ) -> Results:
@@ -274,21 +296,8 @@ def compute(
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
     parents = {u: p for u, p in parents_all.items() if u in present}
-    try:
-        linear = analysis.linearize(
-            frame,
-            structure,
-            design=design,
-            parents=parents,
-            include_all=True,
-            keep_scores=True,
-        )
-        table = analysis.index_table(
-            linear, ci=settings.ci, level=settings.level, df=settings.df
-        )
-        versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
-    except (analysis.DesignError, ValueError) as exc:
-        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+    linear, table = tabulate(frame, structure, design, parents, settings)
+    versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
     blocks = {
         code: PEER_BLOCKS.get(units[code].level, "Khác")
         for code in present

@@ -25,6 +25,7 @@ from .indices import (
     PreviousComparison,
     Results,
     ResultsError,
+    tabulate,
     unit_tree_maps,
     weighted_sample,
 )
@@ -113,20 +114,7 @@ def unit_weaknesses(
     blocks = _peer_blocks(set(frame["unit"]))
     block = blocks.get(unit)
     parents = {u: BLOCK + b for u, b in blocks.items()}
-    try:
-        linear = analysis.linearize(
-            frame,
-            definition.structure,
-            design=design,
-            parents=parents,
-            include_all=True,
-            keep_scores=True,
-        )
-        table = analysis.index_table(
-            linear, ci=settings.ci, level=settings.level, df=settings.df
-        )
-    except (analysis.DesignError, ValueError) as exc:
-        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+    linear, table = tabulate(frame, definition.structure, design, parents, settings)
     if settings.reference == "block" and block is not None:
         reference, name = BLOCK + block, f"khối {block}"
     else:
