@@ -16,6 +16,9 @@ and share PSUs (the province contains the unit), so
 :math:`\\widehat V(\\hat\\theta_u - \\hat\\theta_p) = V_u + V_p - 2\\widehat C_{up}`
 with the covariance from the linearised PSU score totals
 (:meth:`~analysis.linearization.Linearization.covariance`; Binder 1983; Lumley 2010).
+All three terms come from that method, so they follow one lonely-PSU rule: under
+``lonely_psu="average"`` each is rescaled over the strata of the whole design, as R's
+``svycontrast`` on a ``svytotal`` of both domains' numerators and denominators.
 *Pairs of units* use the same formula (the covariance is zero for units
 with no PSU in common) and Holm's step-down adjustment over all pairs of an indicator
 (Holm 1979). *Unit against its previous period*: two independent samples, so the
@@ -323,8 +326,8 @@ def difference_table(
     a = result.domain_index(list(first))
     b = result.domain_index(list(second))
     cols = _indicator_positions(result, indicators)
-    var_a = result.variance[a][:, cols]
-    var_b = result.variance[b][:, cols]
+    var_a = result.covariance(a, a)[:, cols]
+    var_b = result.covariance(b, b)[:, cols]
     cov = result.covariance(a, b)[:, cols]
     variance = 1e4 * (var_a + var_b - 2.0 * cov)
     npairs, nind = len(a), len(cols)

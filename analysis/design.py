@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .columns import row_number
+
 #: Rules for a stratum with one sampled PSU, with R's meaning (``survey.lonely.psu``):
 #: ``fail`` raises an error; ``adjust`` takes the PSU's deviation from zero (the
 #: grand mean of the scores) instead of its stratum mean; ``average`` replaces the
@@ -148,7 +150,7 @@ def _column(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     values = frame[name]
     missing = values.isna().to_numpy()
     if missing.any():
-        first = frame.index[np.flatnonzero(missing)[0]]
+        first = row_number(np.flatnonzero(missing)[0])
         raise DesignError(
             f"{role} column {name!r} has {missing.sum()} missing values "
             f"(first at row {first})"
@@ -211,6 +213,7 @@ def make_design(
     weight: str | None = None,
     fpc: str | None = None,
     lonely_psu: str = "adjust",
+    nest: bool = False,
 ) -> Design:
     """Build and check a survey design from columns of a response frame.
 
@@ -222,7 +225,7 @@ def make_design(
         Stratum column; without it the design has one stratum.
     psu : str, optional
         PSU (cluster) column; without it each row is its own PSU. PSU values must be
-        unique across strata (a PSU lies in one stratum).
+        unique across strata (a PSU lies in one stratum) unless ``nest`` is true.
     weight : str, optional
         Weight column (non-negative); without it all weights are one.
     fpc : str, optional
@@ -231,6 +234,10 @@ def make_design(
         most one (as R's ``svydesign(fpc=)``).
     lonely_psu : {"adjust", "fail", "average", "remove", "certainty"}
         Rule for strata with a single sampled PSU (R's ``survey.lonely.psu``).
+    nest : bool
+        PSU values are numbered within each stratum (e.g. counter-days ``1, 2, ..``
+        in every stratum), so the same value in two strata names two PSUs: a PSU is
+        identified by its stratum and its value, as R's ``svydesign(nest = TRUE)``.
 
     Returns
     -------
@@ -269,7 +276,7 @@ def make_design(
         if negative.size:
             raise DesignError(
                 f"weight column {weight!r} has {negative.size} negative values "
-                f"(first at row {frame.index[negative[0]]})"
+                f"(first at row {row_number(negative[0])})"
             )
 
     if strata is None:
@@ -284,6 +291,15 @@ def make_design(
 
     if psu is None:
         psu_codes, psu_labels = np.arange(n), np.asarray(frame.index)
+    elif nest:
+        psu_values = _column(frame, psu, "PSU")
+        pairs = pd.MultiIndex.from_arrays([stratum, psu_values])
+        psu_codes, pair_labels = pd.factorize(pairs, sort=True)
+        psu_codes = psu_codes.astype(np.intp)
+        strata_of = pd.Index(stratum_labels[pair_labels.get_level_values(0)])
+        psu_labels = np.asarray(
+            strata_of.astype(str) + "/" + pair_labels.get_level_values(1).astype(str)
+        )
     else:
         psu_codes, psu_labels = _codes(_column(frame, psu, "PSU"))
     npsu = len(psu_labels)
@@ -296,7 +312,8 @@ def make_design(
         in_strata = stratum_labels[np.unique(stratum[psu_codes == twice])]
         raise DesignError(
             f"PSU '{psu_labels[twice]}' is in more than one stratum "
-            f"({', '.join(map(str, in_strata))})"
+            f"({', '.join(map(str, in_strata))}); if PSU ids are numbered within "
+            "each stratum, declare the design nested (nest=True, --nest)"
         )
     psu_count = np.bincount(psu_stratum, minlength=len(stratum_labels))
 

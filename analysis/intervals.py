@@ -8,7 +8,9 @@ they never warn.
 ``korn-graubard``  Clopper-Pearson on the effective count, effective sample size
                    capped at n and adjusted for the degrees of freedom (Korn and
                    Graubard 1998; the NCHS standard, Parker et al. 2017).
-``beta``           R's ``svyciprop(method = "beta")``: the same without the cap.
+``beta``           R's ``svyciprop(method = "beta")``: the same without the cap
+                   (R's :math:`n` counts rows of zero weight too; see
+                   :func:`beta_interval`).
 ``logit``          Wald interval on the logit scale with t quantiles (R's
                    ``svyciprop(method = "logit")`` in closed form).
 ``wilson``         Wilson score interval on the effective sample size with a t
@@ -271,9 +273,13 @@ def beta_interval(
     proportion, variance : array_like
         Estimated proportion and its design-based variance.
     nobs : array_like
-        Rows of the design the proportion is computed on (R's ``nrow(design)``).
+        Observations behind the proportion. :func:`~analysis.estimate.indices`
+        passes the answers with a positive weight; R passes ``nrow(design)``, which
+        also counts rows of zero weight and, after calibration, every row of the
+        whole sample (R's ``subset`` of a calibrated design keeps them all): pass
+        that count to reproduce R's interval.
     df : array_like
-        Degrees of freedom (R's ``degf(design)``).
+        Degrees of freedom (R: ``degf(design)``).
     alpha : float
         One minus the confidence level.
 

@@ -41,7 +41,7 @@ from .design import Design, DesignError
 from .domains import Domains, domain_tree, to_domains
 from .grouping import bincount_rows, sum_matrix, sum_rows
 from .questionnaire import Structure
-from .variance import domain_variance, psu_sums, strata_touched, stratum_rules
+from .variance import average_factor, domain_variance, psu_sums, stratum_rules
 
 #: Values in the rows x domains array of one criterion when calibration residuals
 #: reach every domain (calibration cells that cross units); bounds its memory.
@@ -163,9 +163,18 @@ class Linearization:
         :math:`\\sum_h s_h [\\sum_{c \\in h} z_{ca} z_{cb} - n_h \\bar z_{ha}
         \\bar z_{hb}]` with the scale :math:`s_h` and lonely-PSU rules of
         :func:`psu_total_covariance`, so
-        :math:`\\widehat V(\\hat\\theta_a - \\hat\\theta_b) = V_a + V_b - 2 C_{ab}`.
-        Under ``lonely_psu="average"`` the rescaling counts the strata that either
-        domain touches, so ``covariance(d, d)`` equals the variance of ``d``.
+        :math:`\\widehat V(\\hat\\theta_a - \\hat\\theta_b) = V_a + V_b - 2 C_{ab}`
+        with all three terms from this method.
+
+        ``covariance(d, d)`` equals :attr:`variance` of ``d`` except under
+        ``lonely_psu="average"``, where the strata with a single PSU are replaced by
+        the average of the other strata of the whole design (factor :math:`H / (H -
+        H_1)` over all :math:`H` strata, :math:`H_1` of them lonely), as R's
+        ``svytotal`` of both domains' totals on the whole design followed by
+        ``svycontrast``; :attr:`variance` instead averages over the strata that the
+        domain touches, as R's ``svyratio`` on ``subset(design, unit == d)``. One
+        rule for the three terms keeps the variance of a difference from going
+        negative.
         """
         if self.scores is None:
             raise ValueError(
@@ -220,13 +229,7 @@ class Linearization:
             )
             term = np.where(dropped[h], 0.0, scale[h] * centred)
             out[:, j] = np.bincount(group_pair, weights=term, minlength=len(first))
-        if dropped.any():  # as R's onestage, over the strata the two domains touch
-            strata, lost = strata_touched(design, group_pair, h, len(first))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out *= np.where(strata > lost, strata / (strata - lost), np.nan)[
-                    :, None
-                ]
-        return out
+        return out * average_factor(design)
 
 
 def linearize(

@@ -97,11 +97,24 @@ def psu_total_covariance(design: Design, totals: np.ndarray) -> np.ndarray:
     deviations = totals - np.where(centre[psu_h, None], means[psu_h], 0.0)
     keep = ~dropped[psu_h]
     scaled = deviations[keep] * np.sqrt(scale[psu_h][keep])[:, None]
-    covariance = scaled.T @ scaled
-    if dropped.any():
-        kept = len(counts) - dropped.sum()
-        covariance = covariance * len(counts) / kept if kept else covariance * np.nan
-    return covariance
+    return (scaled.T @ scaled) * average_factor(design)
+
+
+def average_factor(design: Design) -> float:
+    """R's ``onestage`` factor for ``lonely_psu="average"`` on the whole design.
+
+    Returns
+    -------
+    float
+        :math:`H / (H - H_1)` with :math:`H` strata of which :math:`H_1` have a
+        single sampled PSU (and are not a census); 1 when no stratum is dropped,
+        NaN when every stratum is.
+    """
+    _, _, dropped = stratum_rules(design)
+    kept = design.n_strata - int(dropped.sum())
+    if kept == design.n_strata:
+        return 1.0
+    return design.n_strata / kept if kept else float("nan")
 
 
 def total_covariance(design: Design, x: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ BENCHMARKS = {
     "submit": "bench.submit_throughput",
     "responses": "bench.responses_scale",
     "analysis": "bench.analysis_speed",
+    "calibration": "bench.calibration",
 }
 
 

@@ -17,9 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..answers import check_criterion_columns, column_problems, criterion_like
 from ..columns import FPC, PARENT, PSU, STRATUM, UNIT, WEIGHT
 from ..design import LONELY_PSU_RULES, Design, make_design
 from ..estimate import DF_RULES
+from ..questionnaire import (
+    QUESTIONNAIRE_DIR,
+    QuestionnaireError,
+    Structure,
+    load_structure,
+)
 from ..weights import POPULATION, rake, trim_weights
 
 OUTPUT_SUFFIXES = (".csv", ".xlsx")
@@ -29,6 +36,7 @@ class CommandError(ValueError):
     """A problem with the command line or its files (reported, exit code 2)."""
 
 
+# --------------------------------------------------------------------------------------
 # reading and writing
 
 
@@ -110,6 +118,7 @@ def write_table(table: pd.DataFrame, path: str | None) -> None:
         raise
 
 
+# --------------------------------------------------------------------------------------
 # options
 
 
@@ -118,9 +127,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.csv", help="responses, one row each")
     parser.add_argument(
         "--questionnaire",
-        default="sipas-2640",
         help="questionnaire code in questionnaires/ or path of a TOML file "
-        "(default: %(default)s)",
+        "(default: the version in questionnaires/ whose criteria are exactly the "
+        "file's criterion columns)",
     )
     parser.add_argument(
         "--by", default=UNIT, help="column of the domains (default: %(default)s)"
@@ -138,11 +147,18 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s)",
     )
     parser.add_argument(
+        "--nest",
+        action="store_true",
+        help="PSU ids are numbered within each stratum: the same id in two strata "
+        "is two PSUs (R's svydesign(nest=TRUE))",
+    )
+    parser.add_argument(
         "--df",
         choices=DF_RULES,
         default="domain",
-        help="degrees of freedom per domain or of the whole design "
-        "(default: %(default)s)",
+        help="degrees of freedom of every interval, whatever --ci: per domain, per "
+        "criterion's answers in the domain (R's svyciprop on the answers), or of "
+        "the whole design (default: %(default)s)",
     )
     parser.add_argument(
         "--level",
@@ -159,7 +175,9 @@ def add_output_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def design_from_frame(frame: pd.DataFrame, lonely_psu: str = "adjust") -> Design:
+def design_from_frame(
+    frame: pd.DataFrame, lonely_psu: str = "adjust", nest: bool = False
+) -> Design:
     """Design from whichever of the stratum, psu, weight and fpc columns exist."""
     present = {
         name: column if column in frame.columns else None
@@ -170,7 +188,7 @@ def design_from_frame(frame: pd.DataFrame, lonely_psu: str = "adjust") -> Design
             ("fpc", FPC),
         )
     }
-    return make_design(frame, lonely_psu=lonely_psu, **present)
+    return make_design(frame, lonely_psu=lonely_psu, nest=nest, **present)
 
 
 def add_weighting_options(parser: argparse.ArgumentParser) -> None:
@@ -262,17 +280,63 @@ def apply_weighting(
     return design
 
 
+# --------------------------------------------------------------------------------------
 # the design
 
 
+def questionnaire_of(frame: pd.DataFrame, name: str | None, path: str) -> Structure:
+    """The questionnaire ``--questionnaire`` names, or the one the columns belong to.
+
+    Without a name, the version is read from the data: the questionnaire in
+    ``questionnaires/`` whose criteria are exactly the columns of ``frame`` that look
+    like criterion codes. None or several is an error that names the columns.
+    """
+    if name is not None:
+        return load_structure(name)
+    columns = set(criterion_like(frame.columns))
+    if not columns:
+        raise CommandError(f"{path}: no criterion columns (1.1, 1.2, ...)")
+    versions = []
+    for toml in sorted(QUESTIONNAIRE_DIR.glob("*.toml")):
+        try:
+            versions.append(load_structure(toml))
+        except QuestionnaireError:
+            continue  # not an index definition; cannot be the one
+    fitting = [v for v in versions if set(v.criteria) == columns]
+    if len(fitting) == 1:
+        return fitting[0]
+    if fitting:
+        codes = ", ".join(v.code for v in fitting)
+        raise CommandError(
+            f"{path}: several questionnaires have these criteria ({codes}); "
+            "choose one with --questionnaire"
+        )
+    if not versions:
+        raise CommandError(f"no questionnaires in {QUESTIONNAIRE_DIR}")
+    closest = max(versions, key=lambda v: len(columns & set(v.criteria)))
+    raise CommandError(
+        f"{path}: no questionnaire in questionnaires/ fits the criterion columns of "
+        f"the file; the closest is {closest.code} "
+        f"({column_problems(frame.columns, closest)}). Name the questionnaire the "
+        "responses were answered on with --questionnaire"
+    )
+
+
 def prepare(
-    args: argparse.Namespace,
-) -> tuple[pd.DataFrame, Design, dict[str, str] | None]:
-    """Read the responses and parents of ``args`` and build the adjusted design."""
+    args: argparse.Namespace, structure: Structure | None = None
+) -> tuple[pd.DataFrame, Structure, Design, dict[str, str] | None]:
+    """Read the responses and parents of ``args`` and build the adjusted design.
+
+    The questionnaire is ``structure`` if given, else that of ``--questionnaire`` or
+    of the file's columns (:func:`questionnaire_of`).
+    """
     if not 0 < args.level < 1:
         raise CommandError(f"--level must be between 0 and 1, not {args.level}")
     frame = read_responses(args.file, text_columns=(args.by,))
+    if structure is None:
+        structure = questionnaire_of(frame, args.questionnaire, args.file)
+    check_criterion_columns(frame.columns, structure)
     parents = read_parents(args.parents) if args.parents else None
-    design = design_from_frame(frame, args.lonely_psu)
+    design = design_from_frame(frame, args.lonely_psu, args.nest)
     design = apply_weighting(design, frame, args)
-    return frame, design, parents
+    return frame, structure, design, parents

@@ -22,7 +22,6 @@ from ..columns import ALL, OVERALL, UNIT
 from ..compare import compare_pairs, compare_periods, compare_to_parent, rank_intervals
 from ..estimate import index_table
 from ..linearization import linearize
-from ..questionnaire import load_structure
 from .common import (
     CommandError,
     add_input_options,
@@ -128,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--alpha and --rank-level must be between 0 and 1")
     if args.draws < 1:
         raise CommandError("--draws must be positive")
-    structure = load_structure(args.questionnaire)
-    frame, design, parents = prepare(args)
+    frame, structure, design, parents = prepare(args)
     blocks = _read_blocks(args.blocks) if args.blocks else None
     result = linearize(
         frame, structure, design=design, by=args.by, parents=parents, keep_scores=True
@@ -150,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
         before = argparse.Namespace(
             **{**vars(args), "file": args.previous, "rake": args.previous_rake}
         )
-        old_frame, old_design, _ = prepare(before)
+        # the previous period is read with this period's questionnaire: comparing
+        # indices of two versions as if they were one is refused
+        old_frame, _, old_design, _ = prepare(before, structure)
         previous = index_table(
             linearize(
                 old_frame, structure, design=old_design, by=args.by, parents=parents

@@ -1,8 +1,9 @@
 """``indices FILE.csv``: every index of every domain with its SE and interval.
 
 Reads one row per response (UTF-8, columns ``unit``, optional ``stratum``, ``psu``,
-``weight``, ``fpc``, and the criterion codes ``1.1`` .. ``5.4`` with 1-5 or blank;
-other columns are ignored) and writes the table of
+``weight``, ``fpc``, and the criterion codes ``1.1`` .. ``5.4`` with 1-5, or 0 or
+blank for "no opinion"; other columns are ignored, but columns that look like
+criterion codes must be the questionnaire's) and writes the table of
 :func:`analysis.estimate.indices`. ``--rake MARGIN.csv [--rake ...]`` and
 ``--trim LOWER,UPPER`` rake the design weights to population margins, then trim them
 (:func:`~analysis.cli.common.apply_weighting`).
@@ -14,7 +15,6 @@ import argparse
 
 from ..estimate import indices
 from ..intervals import CI_METHODS
-from ..questionnaire import load_structure
 from .common import (
     add_input_options,
     add_output_option,
@@ -44,8 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute all indices of a response file and write the table."""
     check_output(args.out)
-    structure = load_structure(args.questionnaire)
-    frame, design, parents = prepare(args)
+    frame, structure, design, parents = prepare(args)
     table = indices(
         frame,
         structure,

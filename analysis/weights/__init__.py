@@ -24,7 +24,9 @@ Which R call each function reproduces (survey 4.1-1):
 One module per step: ``base`` (base weights, nonresponse adjustment),
 ``poststratify``, ``raking``, ``greg`` (calibration by Newton's method and the GREG
 residuals), ``trimming``, ``diagnostics``; ``margins`` matches responses to population
-tables for all of them.
+tables for all of them, and ``blocks`` splits the calibration cells into blocks that
+share no respondent, so that raking every commune of the country to its own margins
+solves thousands of small systems instead of one of the size of all cells.
 
 A margin is a DataFrame whose columns other than ``population`` name variables of the
 response frame; each row is a cell and its population total, as the ``Freq`` column of

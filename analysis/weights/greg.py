@@ -23,44 +23,18 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import sparse
 
+from .blocks import CellBlocks
 from .margins import (
     Calibration,
     ConvergenceError,
     as_matrix,
-    indicator_matrix,
     inverse,
     margin_cells,
 )
 
 if TYPE_CHECKING:
     from ..design import Design
-
-
-def scaled_pinv(gram: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse of a symmetric positive semi-definite matrix.
-
-    The matrix is scaled to unit diagonal first so that the rank decision
-    (relative tolerance 1e-10) does not depend on the size of the weights; the cell
-    indicators of several margins are linearly dependent (e.g. unit x gender and
-    unit x age both sum to unit), and any generalised inverse gives the same fitted
-    values, as R's ``qr`` and ``MASS::ginv`` do.
-    """
-    diag = np.diag(gram).copy()
-    diag[diag <= 0] = 1.0
-    scale = 1.0 / np.sqrt(diag)
-    inner = np.linalg.pinv(gram * np.outer(scale, scale), rtol=1e-10, hermitian=True)
-    return inner * np.outer(scale, scale)
-
-
-def cell_matrix(cells: Sequence[np.ndarray], ncells: Sequence[int]) -> sparse.csr_array:
-    """Sparse ``n x K`` matrix of the cell indicators of all margins side by side."""
-    blocks = [
-        indicator_matrix(np.asarray(c, dtype=np.intp), k)
-        for c, k in zip(cells, ncells, strict=True)
-    ]
-    return sparse.vstack(blocks).T.tocsr()
 
 
 class GregCalibration(Calibration):
@@ -76,6 +50,9 @@ class GregCalibration(Calibration):
         Weights before calibration, :math:`d_i`.
     weights : ndarray
         Calibrated weights, :math:`w_i = g_i d_i`.
+    blocks : CellBlocks, optional
+        The cells in blocks (:class:`~analysis.weights.blocks.CellBlocks`), if the
+        caller has them already.
 
     Notes
     -----
@@ -92,6 +69,11 @@ class GregCalibration(Calibration):
     ``qr.resid(qr(mm * sqrt(d)), x / (g * sqrt(d))) * g * sqrt(d)`` for a design made
     by ``calibrate``; the indicator matrix spans the same space as R's model matrix
     ``~a*b + a*c``, so the residuals agree.
+
+    :math:`M^\top D M` is block-diagonal, one block per group of cells that share
+    respondents (one per unit for margins within units), and is inverted block by
+    block (:class:`~analysis.weights.blocks.CellBlocks`): 3,321 communes raked to
+    gender and age group need 3,321 inverses of 7 x 7, not one of 23,247 x 23,247.
     """
 
     def __init__(
@@ -100,21 +82,22 @@ class GregCalibration(Calibration):
         ncells: Sequence[int],
         base: np.ndarray,
         weights: np.ndarray,
+        blocks: CellBlocks | None = None,
     ) -> None:
         self.cells = [np.asarray(c, dtype=np.intp) for c in cells]
         self.margin_cells = self.cells
         self.base = np.asarray(base, dtype=float)
         self.weights = np.asarray(weights, dtype=float)
-        self._matrix = cell_matrix(self.cells, ncells)
-        gram = (self._matrix.T @ (self._matrix * self.base[:, None])).toarray()
-        self._ginv = scaled_pinv(np.asarray(gram))
+        self._blocks = blocks if blocks is not None else CellBlocks(self.cells, ncells)
+        self._ginv = self._blocks.gram_inverse(self.base)
         self._inverse_g = self.base * inverse(self.weights)
 
     def residualize(self, x: ArrayLike) -> np.ndarray:
         """Return the GREG residuals of weighted scores ``x`` (n x k)."""
         xm, shape = as_matrix(x)
-        beta = self._ginv @ (self._matrix.T @ (xm * self._inverse_g[:, None]))
-        fitted = self._matrix @ beta
+        matrix = self._blocks.matrix
+        totals = matrix.T @ (xm * self._inverse_g[:, None])
+        fitted = matrix @ self._blocks.apply(self._ginv, totals)
         return (xm - self.weights[:, None] * fitted).reshape(shape)
 
 
@@ -167,22 +150,21 @@ def calibrate(
     .. math:: \\lambda \\leftarrow \\lambda + (M^\\top \\mathrm{diag}(d\\,g') M)^{-}
               \\bigl(N - M^\\top (d\\,g)\\bigr),
 
-    as R's ``grake`` (which uses ``MASS::ginv``). The linear case is solved in one
-    step, as R's ``regcalibrate``.
+    as R's ``grake`` (which uses ``MASS::ginv``), with the generalised inverse
+    taken block by block (see :class:`GregCalibration`). The linear case is solved
+    in one step, as R's ``regcalibrate``.
     """
     if calfun not in ("raking", "linear"):
         raise ValueError(f"calfun must be 'raking' or 'linear', not {calfun!r}")
     base = np.asarray(design.weights, dtype=float)
     cells, pops = margin_cells(frame, margins, base)
     ncells = [len(p) for p in pops]
-    matrix = cell_matrix(cells, ncells)
+    blocks = CellBlocks(cells, ncells)
+    matrix = blocks.matrix
     population = np.concatenate(pops)
 
-    def gram(v: np.ndarray) -> np.ndarray:
-        return np.asarray((matrix.T @ (matrix * v[:, None])).toarray())
-
     if calfun == "linear":
-        lam = scaled_pinv(gram(base)) @ (population - matrix.T @ base)
+        lam = blocks.solve(base, population - matrix.T @ base)
         g = 1.0 + matrix @ lam
     else:
         lam = np.zeros(population.shape[0])
@@ -191,7 +173,7 @@ def calibrate(
             misfit = population - matrix.T @ (base * g)
             if np.all(np.abs(misfit) / (1.0 + np.abs(population)) < epsilon):
                 break
-            lam = lam + scaled_pinv(gram(base * g)) @ misfit
+            lam = lam + blocks.solve(base * g, misfit)
             g = np.exp(matrix @ lam)
         else:
             achieved = np.max(np.abs(misfit) / (1.0 + np.abs(population)))
@@ -200,4 +182,5 @@ def calibrate(
                 f"misfit {achieved:.3g} (tolerance {epsilon:.3g})"
             )
     w = base * g
-    return design.with_weights(w, calibration=GregCalibration(cells, ncells, base, w))
+    calibration = GregCalibration(cells, ncells, base, w, blocks=blocks)
+    return design.with_weights(w, calibration=calibration)

@@ -1,8 +1,9 @@
-"""Synthetic national survey data for the analysis benchmark.
+"""Synthetic national survey data for the analysis benchmarks.
 
 One row per response: commune (``unit``), province, counter-day PSU, stratum (the
-commune), design weight, population PSUs per stratum (``fpc``), gender and the 22
-criterion answers 1-5 (NaN for "no opinion"). Deterministic for a given seed.
+commune), design weight, population PSUs per stratum (``fpc``), gender, the 22
+criterion answers 1-5 (NaN for "no opinion") and the age group. Deterministic for a
+given seed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ PSUS_PER_COMMUNE = 10
 #: Counter-days in a commune's population (about a year of opening days).
 DAYS_PER_COMMUNE = 250
 NO_OPINION = 0.08
+AGE_GROUPS = ("18-25", "26-35", "36-45", "46-60", "61+")
+#: Population over sample by age group: the young answer less often.
+AGE_SHIFT = (1.15, 1.05, 1.0, 0.92, 0.9)
 
 
 def commune_codes(count: int = COMMUNES) -> np.ndarray:
@@ -54,8 +58,8 @@ def make_responses(
     Returns
     -------
     DataFrame
-        Columns ``unit, stratum, psu, weight, fpc, gender`` and one float column per
-        criterion of ``sipas-2640``, rows sorted by PSU.
+        Columns ``unit, stratum, psu, weight, fpc, gender``, one float column per
+        criterion of ``sipas-2640`` and ``age_group``, rows sorted by PSU.
     """
     rng = np.random.default_rng(seed)
     criteria = load_structure("sipas-2640").criteria
@@ -92,6 +96,8 @@ def make_responses(
         answer = answer.astype(float)
         answer[rng.random(n) < NO_OPINION] = np.nan
         frame[code] = answer
+    # drawn last, so that the columns above are the same as without it
+    frame["age_group"] = rng.choice(np.array(AGE_GROUPS, dtype=object), n)
     return frame
 
 
@@ -106,3 +112,25 @@ def gender_margin(frame: pd.DataFrame) -> pd.DataFrame:
     margin = (totals * shift).rename("population").reset_index()
     margin["unit"] = margin["unit"].astype(str)
     return margin
+
+
+def calibration_margins(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Population counts per commune x gender and per commune x age group.
+
+    The design-weighted sample totals per commune x gender x age group, shifted
+    (women slightly over-represented, the young under-represented), then summed to
+    the two margins, which therefore agree on every commune's total.
+    """
+    keys = ["unit", "gender", "age_group"]
+    totals = frame.groupby(keys, observed=True)["weight"].sum()
+    gender = totals.index.get_level_values("gender")
+    age = pd.Index(AGE_GROUPS).get_indexer(totals.index.get_level_values("age_group"))
+    shift = np.where(gender == "f", 0.95, 1.05) * np.asarray(AGE_SHIFT)[age]
+    population = (totals * shift).rename("population")
+    margins = []
+    for variable in ("gender", "age_group"):
+        margin = population.groupby(["unit", variable], observed=True).sum()
+        margin = margin.reset_index()
+        margin["unit"] = margin["unit"].astype(str)
+        margins.append(margin)
+    return margins

@@ -89,8 +89,8 @@ def test_cli_indices_keeps_unit_codes_as_text(tmp_path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda f: f.assign(**{"2.1": f["2.1"].fillna(0)}), "outside 1-5"),
-        (lambda f: f.drop(columns="4.3"), "criterion columns missing: 4.3"),
+        (lambda f: f.assign(**{"2.1": f["2.1"].fillna(6)}), "outside 1-5"),
+        (lambda f: f.drop(columns="4.3"), "(criterion columns missing: 4.3)"),
         (lambda f: f.assign(weight=-f["weight"]), "negative"),
         (lambda f: f.assign(psu="p1"), "more than one stratum"),
     ],

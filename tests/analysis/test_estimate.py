@@ -43,11 +43,21 @@ CASES = [
     ("lonely", "remove", 0.95),
     ("lonely", "certainty", 0.95),
 ]
+# R's columns for each interval method under each df convention (see the R script):
+# under df="answers" beta and xlogit are svyciprop's own, with its default df
 INTERVAL_COLUMNS = {
-    "korn-graubard": "kg",
-    "beta": "beta",
-    "logit": "xlogit",
-    "wilson": "wilson",
+    "domain": {
+        "korn-graubard": "kg",
+        "beta": "beta_domain",
+        "logit": "xlogit",
+        "wilson": "wilson",
+    },
+    "answers": {
+        "korn-graubard": "kg_answers",
+        "beta": "beta",
+        "logit": "xlogit_answers",
+        "wilson": "wilson_answers",
+    },
 }
 
 
@@ -66,13 +76,14 @@ def compared(
     reference: pd.DataFrame,
     case: tuple[str, str, float],
     ci: str = "korn-graubard",
+    df: str = "domain",
 ) -> pd.DataFrame:
     """Our table for a reference case, merged with R's rows."""
     name, rule, level = case
     frame, design = reference_design(name, rule)
     parents = read_parents() if name == "cluster" else None
     table = indices(
-        frame, structure, design=design, parents=parents, ci=ci, level=level
+        frame, structure, design=design, parents=parents, ci=ci, level=level, df=df
     )
     expected = reference[
         (reference["dataset"] == name)
@@ -107,12 +118,17 @@ def test_indices_estimates_match_r(structure, reference_estimates, case):
     np.testing.assert_allclose(rows["n_eff"], rows["n_eff_r"], rtol=RTOL)
 
 
-@pytest.mark.parametrize("ci", list(INTERVAL_COLUMNS))
+@pytest.mark.parametrize("df", list(INTERVAL_COLUMNS))
+@pytest.mark.parametrize("ci", list(INTERVAL_COLUMNS["domain"]))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_indices_criterion_intervals_match_r(structure, reference_estimates, case, ci):
-    merged = regular(compared(structure, reference_estimates, case, ci))
+def test_indices_criterion_intervals_match_r(
+    structure, reference_estimates, case, ci, df
+):
+    merged = regular(compared(structure, reference_estimates, case, ci, df))
     rows = merged[~is_composite(merged)]
-    prefix = INTERVAL_COLUMNS[ci]
+    expected_df = rows["df_answers"] if df == "answers" else rows["df_r"]
+    np.testing.assert_array_equal(rows["df"], expected_df)
+    prefix = INTERVAL_COLUMNS[df][ci]
     for ours, theirs in (("ci_low", "_low"), ("ci_high", "_high")):
         np.testing.assert_allclose(
             rows[ours] / 100, rows[prefix + theirs], rtol=RTOL, atol=1e-14
@@ -199,11 +215,11 @@ def test_indices_unit_called_all_raises(structure, make_responses):
         indices(frame, structure)
 
 
-@pytest.mark.parametrize("value", [0, 6, 3.5, -1])
+@pytest.mark.parametrize("value", [6, 3.5, -1])
 def test_indices_answer_outside_scale_raises(structure, make_responses, value):
     frame = make_responses()
-    frame.loc[7, "2.3"] = value
-    with pytest.raises(DesignError, match=r"criterion 2\.3 at row 7 is outside 1-5"):
+    frame.loc[7, "2.3"] = value  # the 8th response: row 9 below the header row
+    with pytest.raises(DesignError, match=r"criterion 2\.3 at row 9 is outside 1-5"):
         indices(frame, structure)
 
 
@@ -419,9 +435,29 @@ def test_linearize_calibrated_design_residualizes_row_scores(structure):
     assert not np.allclose(plain.variance, result.variance)
 
 
+def test_covariance_under_average_rescales_over_the_whole_design(structure):
+    """lonely_psu="average": the variance of a domain averages over the strata it
+    touches (R's svyratio on subset(design, unit == d)), its covariances over all
+    strata of the design (R's svytotal on the whole design), so that the variance of
+    a difference, V_a + V_b - 2 C_ab from covariance(), cannot go negative."""
+    frame, design = reference_design("lonely", "average")
+    result = linearize(frame, structure, design=design, keep_scores=True)
+    column = structure.criteria.index("3.2")
+    j = result.indicators.index("3.2")
+    rescaled = 0
+    for label in result.domains:
+        rows = np.ones(len(frame), bool) if label == "ALL" else frame["unit"] == label
+        x = row_scores(result, frame, structure, np.asarray(rows), column)
+        d = result.domain_index(label)
+        whole = result.covariance(d, d)[0, j]
+        assert whole == pytest.approx(total_covariance(design, x)[0, 0], rel=1e-9)
+        rescaled += not np.isclose(whole, result.variance[d[0], j], rtol=1e-9)
+    assert rescaled  # a domain that does not touch every stratum
+
+
 @pytest.mark.parametrize(
     ("name", "rule"),
-    [("cluster", "adjust"), ("crossed", "adjust"), ("lonely", "average")],
+    [("cluster", "adjust"), ("crossed", "adjust"), ("lonely", "adjust")],
 )
 def test_covariance_of_a_domain_with_itself_is_its_variance(structure, name, rule):
     frame, design = reference_design(name, rule)

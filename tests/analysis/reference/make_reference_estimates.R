@@ -18,6 +18,12 @@
 #             svyciprop on subset(..., a == 1) with that df: "beta", "logit",
 #             "xlogit", "mean" intervals; Korn-Graubard and Wilson from their
 #             formulas (NCHS; Kott and Carr 1997) on R's variance.
+#             For the df conventions (df = "domain" | "answers" in the package):
+#             df_answers = degf(subset(..., a == 1)) (which svyciprop's beta
+#             always uses); beta_domain: svyciprop's beta formula with the domain's
+#             df instead; xlogit_answers: svyciprop(method = "xlogit") with its
+#             default df, degf of the answers; kg_answers, wilson_answers: the
+#             formulas with the df of the answers.
 #   composites svytotal of all y and a, then svycontrast with the nonlinear
 #             contrast sum_k c_k y_k / a_k (delta method = linearisation) for each
 #             element (mean of its criteria) and SIPAS (mean of elements):
@@ -71,6 +77,15 @@ wilson_interval <- function(p, v, n, df, level) {
   c(max(0, centre - half), min(1, centre + half))
 }
 
+# svyciprop(method = "beta") of survey 4.1-1 with the df given instead of degf(design)
+beta_interval <- function(p, v, nrows, df, level) {
+  if (df <= 0 || !(v > 0)) return(c(NA, NA))
+  alpha <- 1 - level
+  neff <- p * (1 - p) / v * (qt(alpha / 2, nrows - 1) / qt(alpha / 2, df))^2
+  c(qbeta(alpha / 2, neff * p, neff * (1 - p) + 1),
+    qbeta(1 - alpha / 2, neff * p + 1, neff * (1 - p)))
+}
+
 ci_or_na <- function(expr) {
   tryCatch(suppressWarnings(as.vector(attr(expr, "ci"))),
            error = function(e) c(NA, NA))
@@ -97,9 +112,15 @@ criterion_rows <- function(sub, level) {
     kg <- kg_interval(p, v, n, df, level)
     wil <- wilson_interval(p, v, n, df, level)
     neff <- if (v > 0) min(n, p * (1 - p) / v) else n
+    df_answers <- degf(answered)
+    beta_domain <- beta_interval(p, v, nrow(answered), df, level)
+    xlogit_answers <- ci_or_na(svyciprop(f, answered, method = "xlogit", level = level))
+    kg_answers <- kg_interval(p, v, n, df_answers, level)
+    wil_answers <- wilson_interval(p, v, n, df_answers, level)
     rows[[k]] <- c(criteria[k], fmt(c(p, sqrt(v), v, as.vector(coef(m)),
                    as.vector(vcov(m)), deff(m), df, n, neff, beta, logit, xlogit,
-                   tmean, kg, wil, NA, NA)))
+                   tmean, kg, wil, NA, NA, df_answers, beta_domain, xlogit_answers,
+                   kg_answers, wil_answers)))
   }
   rows
 }
@@ -143,7 +164,7 @@ composite_rows <- function(sub, level) {
     neff <- if (v[j] > 0) min(nobs, s2 / v[j]) else nobs
     rows[[j]] <- c(names(contrasts)[j], fmt(c(est[j], sqrt(v[j]), v[j], NA, NA,
                    v[j] / vsrs, df, nobs, neff, rep(NA, 12), est[j] - half[j],
-                   est[j] + half[j])))
+                   est[j] + half[j], df, rep(NA, 8))))
   }
   rows
 }
@@ -169,7 +190,10 @@ header <- c("dataset", "lonely_psu", "level", "unit", "indicator", "estimate", "
             "variance", "mean_estimate", "mean_variance", "deff", "df", "n", "n_eff",
             "beta_low", "beta_high", "logit_low", "logit_high", "xlogit_low",
             "xlogit_high", "mean_low", "mean_high", "kg_low", "kg_high",
-            "wilson_low", "wilson_high", "t_low", "t_high")
+            "wilson_low", "wilson_high", "t_low", "t_high", "df_answers",
+            "beta_domain_low", "beta_domain_high", "xlogit_answers_low",
+            "xlogit_answers_high", "kg_answers_low", "kg_answers_high",
+            "wilson_answers_low", "wilson_answers_high")
 out <- list()
 for (case in cases) {
   options(survey.lonely.psu = case$lonely)
