@@ -222,8 +222,11 @@ def test_unit_head_sees_the_measured_effect_on_the_plan_page(app, plan_id):
     assert "Hiệu quả đo ở kỳ Đợt sau" in html
     assert "Cải thiện rõ rệt" in html
     assert "độ mạnh kiểm định" in html
-    table = logged_in(app, "admin").get(f"/admin/plans/?period_id={PERIOD_ID}")
-    assert "Cải thiện rõ rệt" in table.get_data(as_text=True)
+    # the province's table of the new period shows what it measured
+    table = logged_in(app, "admin").get("/admin/plans/").get_data(as_text=True)
+    assert "Kế hoạch kỳ trước, đo ở kỳ này" in table
+    assert "Cải thiện rõ rệt" in table
+    assert f"/admin/plans/{plan_id}" in table
 
 
 def test_unit_page_refuses_a_previous_period_of_another_version(app, baseline):

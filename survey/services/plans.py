@@ -10,7 +10,7 @@ returns plans. When the next period is published, every target is measured
 import io
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -348,17 +348,24 @@ def get_plan(plan_id: int) -> ImprovementPlan | None:
 
 @dataclass
 class PlanRow:
-    """One unit of the province's table: its plan (if any) and where it stands."""
+    """One unit of the province's table: its plan (if any), where it stands, and the
+    plan of an earlier period that this period's publication measured."""
 
     unit: Unit
     block: str
     plan: ImprovementPlan | None
     state: PlanState
-    effects: Counter = field(default_factory=Counter)
+    measured: ImprovementPlan | None = None
 
     @property
     def items(self) -> int:
         return len(self.plan.items) if self.plan else 0
+
+    @property
+    def effects(self) -> Counter:
+        """Verdicts of the targets of the plan measured on this period."""
+        items = self.measured.items if self.measured else ()
+        return Counter(i.effect["verdict"] for i in items if i.effect)
 
 
 def published_periods() -> list[SurveyPeriod]:
@@ -381,32 +388,32 @@ def plan_table(period: SurveyPeriod, visible: set[int] | None = None) -> list[Pl
     if visible is not None:
         query = query.where(Unit.id.in_(visible))
     units = list(db.session.scalars(query))
-    plans = {
-        p.unit_id: p
-        for p in db.session.scalars(
-            sa.select(ImprovementPlan)
-            .filter_by(period_id=period.id)
-            .options(sa.orm.selectinload(ImprovementPlan.items))
+    opened = _plans_by_unit(ImprovementPlan.period_id == period.id)
+    measured = _plans_by_unit(ImprovementPlan.evaluated_period_id == period.id)
+    rows = [
+        PlanRow(
+            unit=unit,
+            block=PEER_BLOCKS.get(unit.level, "Khác"),
+            plan=opened.get(unit.id),
+            state=opened[unit.id].state if unit.id in opened else PlanState.NONE,
+            measured=measured.get(unit.id),
         )
-    }
-    rows = []
-    for unit in units:
-        plan = plans.get(unit.id)
-        rows.append(
-            PlanRow(
-                unit=unit,
-                block=PEER_BLOCKS.get(unit.level, "Khác"),
-                plan=plan,
-                state=plan.state if plan else PlanState.NONE,
-                effects=Counter(
-                    i.effect["verdict"]
-                    for i in (plan.items if plan else ())
-                    if i.effect
-                ),
-            )
-        )
+        for unit in units
+    ]
     rank = {state: i for i, state in enumerate(STATE_ORDER)}
     return sorted(rows, key=lambda r: (rank[r.state], r.block, r.unit.name))
+
+
+def _plans_by_unit(condition) -> dict[int, ImprovementPlan]:
+    query = (
+        sa.select(ImprovementPlan)
+        .where(condition)
+        .options(
+            sa.orm.selectinload(ImprovementPlan.items),
+            sa.orm.joinedload(ImprovementPlan.period),
+        )
+    )
+    return {plan.unit_id: plan for plan in db.session.scalars(query)}
 
 
 EXPORT_HEADER = (

@@ -197,6 +197,15 @@ def test_plans_opened_after_a_publication_wait_for_the_next(baseline, app_ctx):
     assert plan.evaluated_period_id == later.id
 
 
+def test_the_table_of_the_next_period_shows_what_it_measured(plan, baseline):
+    after = later_period({"2.5": 0.0})
+    (stp,) = [r for r in plans.plan_table(after) if r.unit.code == "STP"]
+    assert stp.state == PlanState.NONE  # no plan from the new period yet
+    assert stp.measured.id == plan.id
+    assert stp.effects["improved"] >= 1
+    assert all(r.measured is None for r in plans.plan_table(baseline))
+
+
 def test_province_table_lists_every_unit_and_a_unit_head_sees_only_theirs(
     plan, baseline
 ):
