@@ -231,7 +231,8 @@ def add_synthetic_responses(
     shifts = shifts or {}
     levels = random.Random(7)  # the same units are strong or weak every quarter
     unit_level = {u: levels.uniform(-0.8, 0.9) + improvement for u in every_unit}
-    fields = [o.code for o in definition.question("field").options]
+    asked = definition.question("field")  # the household form has no field question
+    fields = [o.code for o in asked.options] if asked else [None]
     last = min(period.ends_on, clock.today())
     span = (last - period.starts_on).days
     rows = []
