@@ -176,9 +176,14 @@ def trend(
     starts = [i for i in x if i == 0 or versions[i] != versions[i - 1]]
     for start, end in zip(starts, [*starts[1:], len(x)], strict=True):
         part = slice(start, end)
-        ax.fill_between(
-            x[part], low[part], high[part], color=BLUE, alpha=0.15, linewidth=0
-        )
+        if end - start > 1:
+            ax.fill_between(
+                x[part], low[part], high[part], color=BLUE, alpha=0.15, linewidth=0
+            )
+        else:  # a version's first period: its interval as a bar
+            ax.vlines(
+                x[part], low[part], high[part], color=BLUE, alpha=0.3, linewidth=6
+            )
         ax.plot(x[part], values[part], color=BLUE, marker="o")
         if start:
             ax.axvline(start - 0.5, color=RED, linestyle="--", linewidth=1)
