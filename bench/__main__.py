@@ -9,6 +9,7 @@ BENCHMARKS = {
     "responses": "bench.responses_scale",
     "analysis": "bench.analysis_speed",
     "calibration": "bench.calibration",
+    "weaknesses": "bench.weaknesses",
 }
 
 
