@@ -194,6 +194,31 @@ def test_items_are_marked_done_and_overdue_by_vietnam_date(app, plan_id):
         )
 
 
+def test_a_remark_too_long_is_refused_with_the_reason(app, plan_id):
+    head = logged_in(app, "head")
+    page = head.post(
+        f"/admin/plans/{plan_id}/comments",
+        data={"text": "x" * 2001},
+        follow_redirects=True,
+    )
+    assert "Tối đa 2000 ký tự." in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ImprovementPlan, plan_id).comments == []
+
+
+def test_forged_plan_forms_get_a_reason_not_an_error(app, baseline):
+    head = logged_in(app, "head")
+    day = (clock.today() + timedelta(days=9)).isoformat()
+    forged = plan_form(["9.9"], day, {"9.9": "70"})
+    response = head.post(new_plan_url(baseline), data=forged)
+    assert response.status_code == 422
+    assert "không có trong kết quả" in response.get_data(as_text=True)
+    empty = head.post(new_plan_url(baseline), data={"step": "save"})
+    assert empty.status_code == 422
+    assert "Chọn ít nhất một tiêu chí" in empty.get_data(as_text=True)
+    assert stored_plan(app) is None
+
+
 def test_viewer_reads_but_cannot_comment(app, plan_id):
     viewer = logged_in(app, "viewer")
     assert viewer.get(f"/admin/plans/{plan_id}").status_code == 200

@@ -221,7 +221,11 @@ def _remark(plan_id: int, action, done: str | None):
     form = RemarkForm()
     try:
         if not form.validate_on_submit():
-            raise plans.PlanError(_("Vui lòng ghi nội dung nhận xét."))
+            raise plans.PlanError(
+                form.text.errors[0]
+                if form.text.errors
+                else _("Vui lòng ghi nội dung nhận xét.")
+            )
         action(plan, form.text.data, by=g.user)
     except ServiceError as exc:
         flash(str(exc))
