@@ -113,6 +113,12 @@ def test_bad_items_are_explained_and_nothing_is_stored(
     assert stored_plan(app) is None
 
 
+def test_a_node_above_units_has_no_weaknesses_of_its_own(app, baseline):
+    page = logged_in(app, "admin").get(f"/admin/periods/{PERIOD_ID}/results/units/P")
+    assert page.status_code == 200
+    assert "cấp tổng hợp của các đơn vị trực thuộc" in page.get_data(as_text=True)
+
+
 def test_an_admin_cannot_write_a_units_plan(app, baseline):
     assert logged_in(app, "admin").get(new_plan_url(baseline)).status_code == 403
 

@@ -97,6 +97,11 @@ def unit_weaknesses(
     ]
     if overall.empty:
         raise ResultsError("Đơn vị không có phiếu trong kỳ này.")
+    if (overall["kind"] != "unit").any():
+        raise ResultsError(
+            "Điểm yếu được tìm cho từng đơn vị có phiếu của mình; đây là cấp tổng hợp "
+            "của các đơn vị trực thuộc."
+        )
     small = not bool(overall["reliable"].iloc[0])
     periods = [results.period]
     if small and settings.pool_periods > 1:
