@@ -101,6 +101,8 @@ class Results:
     response_ids: list[int]
     excluded: int
     weights: dict = field(default_factory=dict)
+    # The ids the computation was asked for (a publication's), or None: valid ones.
+    chosen_ids: list[int] | None = None
 
 
 def response_frame(
@@ -333,6 +335,7 @@ def compute(
             "max": float(design.weights.max()),
             "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
         },
+        response_ids,
     )
 
 

@@ -107,7 +107,7 @@ def unit_weaknesses(
     if small and settings.pool_periods > 1:
         periods += _earlier_same_version(results.period, settings.pool_periods - 1)
     samples = [
-        weighted_sample(results.period, settings, results.response_ids),
+        weighted_sample(results.period, settings, results.chosen_ids),
         *(_published_sample(p, settings) for p in periods[1:]),
     ]
     if len(samples) > 1:
