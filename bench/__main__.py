@@ -10,6 +10,8 @@ BENCHMARKS = {
     "analysis": "bench.analysis_speed",
     "calibration": "bench.calibration",
     "weaknesses": "bench.weaknesses",
+    "coverage": "bench.coverage",
+    "sample": "bench.sample_scale",
 }
 
 

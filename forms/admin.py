@@ -13,7 +13,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 REQUIRED = _l("Bắt buộc.")
@@ -198,4 +204,96 @@ class ResultsForm(FlaskForm):
         _l("Đơn vị nhỏ: gộp số kỳ gần nhất"),
         choices=choices([(str(k), str(k)) for k in range(1, 9)]),
         default="1",
+    )
+    channel = SelectField(
+        _l("Kênh"),
+        choices=choices(
+            [
+                ("auto", _l("Mẫu ngẫu nhiên, cạnh QR tại quầy (mặc định)")),
+                ("sample", _l("Chỉ mẫu ngẫu nhiên (phiếu mời)")),
+                ("counter", _l("Chỉ QR tại quầy (tự nguyện)")),
+                ("both", _l("Cả hai kênh, đặt cạnh nhau")),
+            ]
+        ),
+        default="auto",
+    )
+    nonresponse = SelectField(
+        _l("Điều chỉnh không phản hồi (kênh mẫu)"),
+        choices=choices(
+            [
+                ("stratum", _l("Trong từng tầng đơn vị × lĩnh vực")),
+                ("unit", _l("Trong từng đơn vị")),
+            ]
+        ),
+        default="stratum",
+    )
+
+
+class DecimalText(StringField):
+    """A number typed the Vietnamese way (1,5) or the English way (1.5)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data in (None, ""):
+            self.data = None
+            return
+        try:
+            self.data = float(str(self.data).strip().replace(",", "."))
+        except ValueError:
+            self.data = None
+            raise ValidationError(_l("Nhập một số, ví dụ 1,5.")) from None
+
+    def _value(self):
+        if isinstance(self.data, float):
+            return f"{self.data:g}"
+        return super()._value()
+
+
+def ranged(kind, label, default, low, high):
+    """A required number field that must lie between low and high."""
+    return kind(
+        label,
+        default=default,
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(low, high, message=_l("Từ %(min)s đến %(max)s.")),
+        ],
+    )
+
+
+class SamplePlanForm(FlaskForm):
+    """The planner's inputs of a sampled channel (a GET form: it proposes, saves nothing)."""
+
+    class Meta:
+        csrf = False
+
+    design = SelectField(
+        _l("Thiết kế mẫu"),
+        choices=choices(
+            [
+                ("srswor", _l("Cỡ mẫu cố định mỗi tầng (sổ hồ sơ đã chốt)")),
+                ("poisson", _l("Tỷ lệ rút mỗi tầng, rút dần khi nhập sổ (Poisson)")),
+            ]
+        ),
+        default="srswor",
+    )
+    moe = ranged(DecimalText, _l("Sai số mong muốn (± điểm %)"), 5.0, 0.5, 30)
+    level = SelectField(
+        _l("Độ tin cậy"),
+        choices=choices([("0.95", "95%"), ("0.9", "90%"), ("0.99", "99%")]),
+        default="0.95",
+    )
+    share = ranged(DecimalText, _l("Tỷ lệ hài lòng dự kiến (%)"), 50.0, 1, 99)
+    deff = ranged(
+        DecimalText, _l("Hiệu ứng thiết kế (khi kỳ trước chưa đo)"), 1.5, 0.5, 10
+    )
+    response_rate = ranged(
+        DecimalText,
+        _l("Tỷ lệ phản hồi dự kiến, % (khi kỳ trước chưa đo)"),
+        50.0,
+        1,
+        100,
+    )
+    min_per_field = ranged(
+        IntegerField, _l("Tối thiểu mỗi lĩnh vực (phiếu)"), 0, 0, 1000
     )

@@ -145,8 +145,14 @@ def scale_choices(scale, no_opinion: str | None) -> list[SelectChoice]:
 
 
 @lru_cache(maxsize=32)
-def response_form_class(definition) -> type[ResponseForm]:
-    """Return a form class for a questionnaire definition (cached: definitions are immutable)."""
+def response_form_class(
+    definition, without: frozenset[str] = frozenset()
+) -> type[ResponseForm]:
+    """Return a form class for a questionnaire definition (cached: definitions are immutable).
+
+    Questions whose codes are in ``without`` are not asked (e.g. the field of a sampled
+    dossier, which the register already knows).
+    """
     fields: dict = {}
     scale_items, other_items, rules = {}, {}, {}
     criterion_choices = scale_choices(definition.scale, definition.no_opinion)
@@ -163,6 +169,8 @@ def response_form_class(definition) -> type[ResponseForm]:
             criterion.code, "scale", _values(criterion_choices), required=answer_all
         )
     for question in definition.questions:
+        if question.code in without:
+            continue
         name = ResponseForm.field_name(question.code)
         required = [InputRequired(REQUIRED)] if question.required else [Optional()]
         if question.on_scale:

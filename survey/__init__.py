@@ -34,9 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import admin, auth, cli, errors, http, i18n, public, published
+    from . import admin, auth, cli, errors, http, i18n, invite, public, published
 
-    for module in (public, auth, admin, published, i18n):
+    for module in (public, invite, auth, admin, published, i18n):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     errors.init_app(app)

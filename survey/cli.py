@@ -4,16 +4,27 @@ import functools
 from pathlib import Path
 
 import click
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, render_template, url_for
 from flask.cli import with_appcontext
+from markupsafe import Markup
 
 from analysis import CI_METHODS
 from analysis.questionnaire import QuestionnaireError
 
+from . import clock
 from .errors import ServiceError
 from .extensions import db
 from .models import Counter, Role, SurveyPeriod
-from .services import accounts, demo, indices, periods, publications, units
+from .services import (
+    accounts,
+    demo,
+    indices,
+    invitations,
+    periods,
+    publications,
+    sampling,
+    units,
+)
 from .services.questionnaires import get_questionnaire, sync_questionnaires
 
 
@@ -135,6 +146,14 @@ def seed_demo_command(responses: int, base_url: str):
             f"    {username} / {password}  ({role}{', ' + unit if unit else ''})"
         )
     click.echo(f"Published results: {base_url}/results/")
+    codes = invitations.open_codes(period, 3)
+    if codes:
+        click.echo(
+            "\nSampled channel: answer a drawn dossier's invitation at "
+            f"{base_url}/i with one of these codes (each works once):"
+        )
+        for code in codes:
+            click.echo(f"    {code}   ({base_url}/i/{code.replace('-', '')})")
 
 
 @click.command("counters")
@@ -252,7 +271,213 @@ def verify_publication_command(period_id: int):
     )
 
 
+def get_period(period_id: int) -> SurveyPeriod:
+    period = db.session.get(SurveyPeriod, period_id)
+    if period is None:
+        raise click.ClickException(f"No period {period_id}.")
+    return period
+
+
+def read_csv_rows(path: Path, columns: tuple[str, ...]) -> list[dict]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(columns) - set(reader.fieldnames or ())
+        if missing:
+            raise click.ClickException(
+                f"{path.name}: missing column(s) {', '.join(sorted(missing))}."
+            )
+        return list(reader)
+
+
+def unit_ids_of(rows: list[dict], path: Path) -> dict[str, int]:
+    codes = {r["unit_code"].strip() for r in rows}
+    found = {code: units.get_unit(code) for code in codes}
+    unknown = sorted(c for c, u in found.items() if u is None)
+    if unknown:
+        raise click.ClickException(
+            f"{path.name}: unknown unit(s) {', '.join(unknown)}."
+        )
+    return {code: unit.id for code, unit in found.items()}
+
+
+@click.command("sample-plan")
+@click.argument("period_id", type=int)
+@click.option(
+    "--design", type=click.Choice(sampling.DESIGNS), default="srswor", show_default=True
+)
+@click.option("--moe", type=float, default=5.0, show_default=True, help="Points.")
+@click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--share", type=float, default=50.0, show_default=True, help="Percent.")
+@click.option(
+    "--deff", type=float, default=1.5, show_default=True, help="Without last period's."
+)
+@click.option(
+    "--response-rate",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="Percent, without last period's.",
+)
+@click.option("--min-per-field", type=int, default=0, show_default=True)
+@click.option(
+    "--units",
+    "units_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV unit_code,needed: respondents per unit instead of the proposal's.",
+)
+@click.option(
+    "--strata",
+    "strata_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV unit_code,field,draw: dossiers to draw in single strata.",
+)
+@click.option("--save", is_flag=True, help="Save the plan (otherwise only print it).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="CSV file (default: stdout)."
+)
+@fail_on_service_error
+def sample_plan_command(period_id, units_file, strata_file, save, out, **inputs):
+    """Propose a sample plan per stratum (unit × field); --save keeps it."""
+    period = get_period(period_id)
+    settings = sampling.PlanSettings(**inputs)
+    needed, draws = None, None
+    if units_file:
+        rows = read_csv_rows(units_file, ("unit_code", "needed"))
+        ids = unit_ids_of(rows, units_file)
+        needed = {ids[r["unit_code"].strip()]: int(r["needed"]) for r in rows}
+    if strata_file:
+        rows = read_csv_rows(strata_file, ("unit_code", "field", "draw"))
+        ids = unit_ids_of(rows, strata_file)
+        draws = {
+            (ids[r["unit_code"].strip()], r["field"].strip()): int(r["draw"])
+            for r in rows
+        }
+    if save:
+        plan = sampling.save_plan(period, settings, needed, draws)
+        table = sampling.plan_table(plan)
+    else:
+        table = sampling.propose(period, settings, needed)
+    text = table.drop(columns=["unit_id"]).to_csv(index=False)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"{len(table)} strata written to {out}")
+    else:
+        click.echo(text, nl=False)
+    click.echo(
+        f"{'saved' if save else 'proposed'}: {int(table['needed'].sum())} respondents, "
+        f"{int(table['draw'].sum())} dossiers to draw in {len(table)} strata",
+        err=True,
+    )
+
+
+@click.command("sample-draw")
+@click.argument("period_id", type=int)
+@fail_on_service_error
+def sample_draw_command(period_id: int):
+    """Draw a period's sample from the register as planned (once)."""
+    report = sampling.draw(get_period(period_id))
+    click.echo(
+        f"drawn {report.drawn} of {report.frame} dossiers in {report.batches} "
+        f"batch(es); {report.outside_plan} dossiers had no chance (no planned draw)"
+    )
+
+
+@click.command("sample-verify")
+@click.argument("period_id", type=int)
+@fail_on_service_error
+def sample_verify_command(period_id: int):
+    """Repeat a draw from its seed and the register; exit 1 if the dossiers differ."""
+    check = sampling.verify_draw(get_period(period_id))
+    if not check.same:
+        raise click.ClickException(
+            f"{len(check.missing)} stored dossier(s) not drawn again "
+            f"({', '.join(check.missing[:5])}), {len(check.extra)} drawn again but not "
+            f"stored ({', '.join(check.extra[:5])})."
+        )
+    click.echo(f"ok: the same {check.stored} dossiers")
+
+
+@click.command("invitations")
+@click.argument("period_id", type=int)
+@click.option("--batch", "batch_id", type=int, help="One batch (default: all).")
+@click.option(
+    "--links",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write dossier_code,invitation_code,link,expires_on,unit as CSV.",
+)
+@click.option(
+    "--slips",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the printable A4 slips of --batch as one HTML file.",
+)
+@click.option(
+    "--delivered", is_flag=True, help="Mark --batch (or every batch) as delivered."
+)
+@click.option("--base-url", default="http://localhost:5000", show_default=True)
+@fail_on_service_error
+def invitations_command(period_id, batch_id, links, slips, delivered, base_url):
+    """List a period's invitation batches; export links or slips; mark delivered."""
+    period = get_period(period_id)
+    if batch_id is not None:
+        invitations.batch_of(period, batch_id)
+    base = (current_app.config["PUBLIC_BASE_URL"] or base_url).rstrip("/")
+    with current_app.test_request_context():
+        if links:
+            lines = invitations.links_csv(
+                invitations.slips(period, batch_id),
+                lambda code: base + url_for("invite.respond", code=code),
+            )
+            links.write_text("".join(lines), encoding="utf-8")
+            click.echo(f"links written to {links}")
+        if slips:
+            if batch_id is None:
+                raise click.ClickException("Slips are printed batch by batch: --batch.")
+            slips.write_text(render_slips(period, batch_id, base), encoding="utf-8")
+            click.echo(f"slips written to {slips}")
+    if delivered:
+        ids = [batch_id] if batch_id else [b.id for b in invitations.batch_rows(period)]
+        click.echo(f"{invitations.mark_delivered(period, ids)} batch(es) marked")
+    for b in invitations.batch_rows(period):
+        state = (
+            f"delivered {clock.local(b.delivered_at):%Y-%m-%d}"
+            if b.delivered_at
+            else "not sent"
+        )
+        click.echo(
+            f"batch {b.id}: {b.unit}, {b.invitations} invitations, "
+            f"{b.answered} answered, {state}"
+        )
+
+
+def render_slips(period: SurveyPeriod, batch_id: int, base: str) -> str:
+    """The slips page as one self-contained file (the stylesheet inlined)."""
+    from .admin.counters import inline_svg
+
+    batch = invitations.batch_of(period, batch_id)
+    slips = [
+        (slip, url, inline_svg(url))
+        for slip in invitations.slips(period, batch_id)
+        for url in [base + url_for("invite.respond", code=slip.code)]
+    ]
+    css = Path(current_app.static_folder, "css", "print.css").read_text("utf-8")
+    entry = base.split("://", 1)[-1] + url_for("invite.enter")
+    return render_template(
+        "print/slips.html",
+        period=period,
+        batch=batch,
+        slips=slips,
+        entry=entry,
+        inline_css=Markup(css),  # our own stylesheet, not user input
+    )
+
+
 COMMANDS = (
+    sample_plan_command,
+    sample_draw_command,
+    sample_verify_command,
+    invitations_command,
     create_user_command,
     recompute_command,
     verify_publication_command,

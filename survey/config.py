@@ -35,6 +35,12 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     # Per client network; a one-stop centre's Wi-Fi shares one address.
     SUBMIT_RATE_LIMIT = "120 per minute"
+    # Unknown invitation codes per client network: a citizen mistypes a few times (and
+    # the check character catches most typos before they count); a guesser needs
+    # billions of tries.
+    INVITATION_GUESS_LIMIT = "20 per 10 minutes"
+    # Days an invitation can be answered from the day it is drawn.
+    INVITATION_DAYS = 30
     LOGIN_RATE_LIMIT = "10 per minute"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     PROXY_COUNT = (

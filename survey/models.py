@@ -133,6 +133,11 @@ class SurveyResponse(db.Model):
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Integrity flags raised by checks (e.g. "fast", "device-repeat"), for the review queue.
     flags: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # A sampled response: the invitation it answered. Unique, so one code gives one
+    # response whatever the race (the database refuses the second insert).
+    invitation_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("invitation.id"), unique=True
+    )
 
     __table_args__ = (
         sa.Index("ix_response_period_unit", "period_id", "unit_id"),
@@ -326,3 +331,97 @@ class PlanComment(db.Model):
 
     plan: Mapped[ImprovementPlan] = relationship(back_populates="comments")
     user: Mapped[User | None] = relationship()
+
+
+class SampleDesign(enum.StrEnum):
+    SRSWOR = "srswor"  # fixed size per stratum, without replacement: a closed register
+    POISSON = "poisson"  # a rate per stratum: each dossier drawn as its import arrives
+
+
+class SamplePlan(db.Model):
+    """A period's probability sample: its design, the planner's inputs and, once drawn,
+    the seed that together with the register fixes every drawn dossier."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_period.id"), unique=True
+    )
+    design: Mapped[str] = mapped_column(sa.String(10))
+    moe: Mapped[float]  # target margin of error of a unit, in points
+    level: Mapped[float]
+    share: Mapped[float]  # expected % satisfied
+    deff: Mapped[float]
+    response_rate: Mapped[float]  # expected, in percent
+    min_per_field: Mapped[int] = mapped_column(default=0)
+    seed: Mapped[str | None] = mapped_column(sa.String(32))
+    drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+
+    strata: Mapped[list["SampleStratum"]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan"
+    )
+
+
+class SampleStratum(db.Model):
+    """One stratum (unit × field) of a plan: respondents needed and dossiers to draw."""
+
+    plan_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sample_plan.id"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    # Dossiers expected in the period (the plan's population) ...
+    expected: Mapped[int]
+    # The unit's inputs: design effect and response rate (last period's or the plan's),
+    # and respondents needed for its margin of error (before any per-field minimum).
+    deff: Mapped[float]
+    response_rate: Mapped[float]
+    unit_needed: Mapped[int]
+    needed: Mapped[int]  # respondents planned in this stratum
+    draw_size: Mapped[
+        int
+    ]  # dossiers to draw (SRSWOR) or expected to be drawn (Poisson)
+    rate: Mapped[float]  # Poisson: the inclusion probability of every dossier
+    # ... and dossiers of the frame that went through the draw: the fpc's population.
+    frame_size: Mapped[int] = mapped_column(default=0)
+
+    plan: Mapped[SamplePlan] = relationship(back_populates="strata")
+
+
+class InvitationBatch(db.Model):
+    """The invitations of one unit from one draw: printed, sent and delivered together."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    delivered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    unit: Mapped[Unit] = relationship()
+
+    __table_args__ = (sa.Index("ix_invitation_batch_period", "period_id", "unit_id"),)
+
+
+class Invitation(db.Model):
+    """A drawn dossier and its single-use code; nothing personal, not even a phone."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    dossier_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("dossier.id"))
+    batch_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("invitation_batch.id"), index=True
+    )
+    # The stratum at the time of the draw, and the probability it was drawn with.
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    field: Mapped[str] = mapped_column(sa.String(40))
+    inclusion_probability: Mapped[float]
+    # Crockford base 32 with a check character, stored upper case without dashes.
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    expires_on: Mapped[date]
+
+    __table_args__ = (
+        # A dossier is drawn at most once in a period.
+        sa.UniqueConstraint("period_id", "dossier_id"),
+        sa.Index("ix_invitation_period_unit", "period_id", "unit_id", "field"),
+    )

@@ -51,6 +51,10 @@ def publication(period_id: int):
         chart=chart,
         settings=published.settings,
         definition=definition_of(published.period.questionnaire),
+        beside=publications.side_by_side(published.summary),
+        counter_only=publications.counter_only(
+            {"results": overall, "summary": published.summary}
+        ),
     )
 
 
@@ -58,7 +62,7 @@ def publication(period_id: int):
 def publication_download(period_id: int, fmt: str):
     """Download the published table (every unit and indicator) as CSV or XLSX."""
     published = get_publication(period_id)
-    body = publications.export_table(published.results, fmt)
+    body = publications.export_table(publications.export_rows(published), fmt)
     mimetype = (
         "text/csv"
         if fmt == "csv"

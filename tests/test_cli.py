@@ -22,6 +22,8 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
     assert "/poster" in result.output
     assert "survey: http://" in result.output
     assert "/s/" in result.output
+    assert "Sampled channel" in result.output
+    assert "/i/" in result.output
     again = runner.invoke(args=["seed-demo", "--responses", "120"])
     assert again.exit_code == 0
     with app.app_context():
@@ -47,9 +49,17 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
         assert plan.state == PlanState.OVERDUE
         assert period.questionnaire.code == "sipas-1001-dv"
         count = db.session.scalar(
-            sa.select(sa.func.count(SurveyResponse.id)).filter_by(period_id=period.id)
+            sa.select(sa.func.count(SurveyResponse.id)).filter_by(
+                period_id=period.id, channel="counter"
+            )
         )
         assert count == 120
+        sampled = db.session.scalar(
+            sa.select(sa.func.count(SurveyResponse.id)).filter_by(
+                period_id=period.id, channel="sample"
+            )
+        )
+        assert sampled > 0
         per_unit = db.session.execute(
             sa.select(SurveyResponse.unit_id, sa.func.count())
             .filter_by(period_id=period.id)

@@ -1,7 +1,7 @@
 """method: improvement plans (kế hoạch khắc phục), their items and comments
 
 Revision ID: 0100_method
-Revises: 0003
+Revises: 0100_sample
 Create Date: 2026-11-29 18:21:08.757657
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0100_method'
-down_revision = '0003'
+down_revision = '0100_sample'
 branch_labels = None
 depends_on = None
 

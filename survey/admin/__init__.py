@@ -26,5 +26,6 @@ from . import (  # noqa: E402,F401
     register,
     responses,
     results,
+    sampling,
     units,
 )

@@ -3,7 +3,8 @@
 from flask import g, render_template, request
 
 from .. import charts
-from ..services import accounts, monitoring, periods
+from ..models import Channel
+from ..services import accounts, monitoring, periods, sampling
 from . import bp
 from .periods import get_period
 
@@ -45,4 +46,9 @@ def dashboard():
         totals=totals,
         progress_chart=progress_chart,
         day_chart=day_chart,
+        sample_rates=(
+            sampling.unit_rates(period, visible)
+            if Channel.SAMPLE in period.channel_set
+            else None
+        ),
     )

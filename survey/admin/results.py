@@ -36,10 +36,16 @@ def settings_from(form: ResultsForm) -> indices.Settings:
         level=float(form.level.data),
         trim=trim,
         margins=margins,
+        channel=form.channel.data,
+        nonresponse=form.nonresponse.data,
         reference=form.reference.data,
         adjustment=form.adjustment.data,
         pool_periods=int(form.pool_periods.data),
     )
+
+
+def allowed(unit: str, codes: set[str] | None) -> bool:
+    return codes is None or unit in codes
 
 
 @bp.route("/periods/<int:period_id>/results", methods=("GET", "POST"))
@@ -74,7 +80,7 @@ def period_results(period_id: int):
         for r in content["results"]
         if r["indicator"] == analysis.OVERALL
         and r["kind"] == "unit"
-        and (codes is None or r["unit"] in codes)
+        and allowed(r["unit"], codes)
     ]
     province = next(
         r
@@ -92,6 +98,10 @@ def period_results(period_id: int):
         province=province,
         chart=chart,
         summary=content["summary"],
+        beside=publications.side_by_side(content["summary"]),
+        counter_only=[
+            r for r in publications.counter_only(content) if allowed(r["unit"], codes)
+        ],
         settings=computed.settings,
         error=None,
         publication=publications.publication_of(period),

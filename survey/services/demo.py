@@ -13,13 +13,24 @@ from ..models import (
     Channel,
     Counter,
     Dossier,
+    Invitation,
+    InvitationBatch,
     Role,
     SurveyPeriod,
     SurveyResponse,
     Unit,
     User,
 )
-from . import accounts, indices, periods, plans, publications, units
+from . import (
+    accounts,
+    indices,
+    invitations,
+    periods,
+    plans,
+    publications,
+    sampling,
+    units,
+)
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
 DEMO_UNITS = """code,name,level,parent_code
@@ -48,8 +59,9 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     The province gets units, counters, demo accounts and a dossier register. Two
     quarters ago and last quarter ran the 2640/QĐ-BNV questionnaire and are published;
     Sở Tư pháp opened an improvement plan from the first, whose targets the second
-    measured. This quarter is open on the 1001/QĐ-BNV counter questionnaire, so the
-    unit pages show the break in the series.
+    measured. This quarter is open on the 1001/QĐ-BNV counter questionnaire, at the
+    counters and through sampled invitations, so the unit pages show the break in the
+    series.
     """
     sync_questionnaires()
     existing = db.session.scalar(
@@ -94,6 +106,7 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     if responses:
         add_dossiers(this_quarter, clock.today(), 6 * responses, rng)
         add_synthetic_responses(period, responses, rng)
+        add_sample(period, rng)
     return period
 
 
@@ -170,6 +183,99 @@ def demo_plan(baseline: SurveyPeriod, unit: Unit, quarter: date):
     return plan
 
 
+def add_sample(period: SurveyPeriod, rng: random.Random, answered: float = 0.55):
+    """Plan and draw a Poisson sample, deliver all but one batch, answer some invitations.
+
+    Sampled citizens answer less favourably than the counter stream (the drift the
+    side-by-side results make visible); a few invitations stay unanswered for a
+    newcomer to try.
+    """
+    admin = db.session.scalar(sa.select(User).filter_by(role=Role.ADMIN).limit(1))
+    sampling.save_plan(
+        period,
+        sampling.PlanSettings(
+            design="poisson", moe=8, deff=1.2, response_rate=100 * answered
+        ),
+        by=admin,
+    )
+    sampling.draw(period, by=admin)
+    batches = [row.id for row in invitations.batch_rows(period)]
+    invitations.mark_delivered(period, batches[:-1], by=admin)
+    add_sampled_responses(period, answered, rng)
+
+
+def add_sampled_responses(
+    period: SurveyPeriod, share: float, rng: random.Random, drift: float = 0.6
+) -> None:
+    """Answer a share of the delivered invitations, less satisfied than at the counter."""
+    definition = definition_of(period.questionnaire)
+    unit_level = _unit_levels()
+    delivered = db.session.execute(
+        sa.select(Invitation.id, Invitation.unit_id, Invitation.field)
+        .join(InvitationBatch, InvitationBatch.id == Invitation.batch_id)
+        .where(
+            Invitation.period_id == period.id,
+            InvitationBatch.delivered_at.is_not(None),
+        )
+        .order_by(Invitation.id)
+    ).all()
+    last = min(period.ends_on, clock.today())
+    span = (last - period.starts_on).days
+    rows = []
+    for invitation_id, unit_id, field in delivered:
+        if rng.random() >= share:
+            continue
+        level = unit_level.get(unit_id, 0.0) - drift + rng.gauss(0, 0.7)
+        day = last - timedelta(days=rng.randrange(0, min(span, 30) + 1))
+        served = datetime.combine(day, time(19, 0), clock.VIETNAM).astimezone(
+            UTC
+        ) + timedelta(minutes=rng.randrange(0, 180))
+        rows.append(
+            SurveyResponse(
+                period_id=period.id,
+                unit_id=unit_id,
+                channel=Channel.SAMPLE.value,
+                field=field,
+                invitation_id=invitation_id,
+                submission_key=f"i{invitation_id}",
+                form_served_at=served,
+                submitted_at=served + timedelta(seconds=rng.randrange(90, 500)),
+                answers=definition.encode_answers(
+                    _synthetic_scale(definition, rng, level)
+                ),
+                extra={"gender": rng.choice(("nam", "nu"))},
+            )
+        )
+    db.session.add_all(rows)
+    db.session.commit()
+
+
+def _unit_levels(improvement: float = 0.0) -> dict[int, float]:
+    """Each demo unit's latent satisfaction: the same units are strong or weak always."""
+    levels = random.Random(7)
+    counters = db.session.scalars(sa.select(Counter.unit_id).distinct())
+    return {u: levels.uniform(-0.8, 0.9) + improvement for u in sorted(counters)}
+
+
+def _synthetic_scale(
+    definition, rng: random.Random, level: float, lifts: dict[str, float] | None = None
+) -> dict[str, int]:
+    """Answers around a latent level: the last element (feedback handling) is weaker
+    and often unanswered; `lifts` moves criteria up or down."""
+    lifts = lifts or {}
+    scale = {"overall": _likert(rng, level)}
+    weakest = definition.elements[-1]
+    for element in definition.elements:
+        shift = -0.6 if element is weakest else 0.0
+        for criterion in element.criteria:
+            unanswered = element is weakest and rng.random() < 0.25
+            lift = lifts.get(criterion.code, 0.0)
+            scale[criterion.code] = (
+                NO_OPINION if unanswered else _likert(rng, level + shift + lift)
+            )
+    return scale
+
+
 def quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
@@ -219,18 +325,18 @@ def add_synthetic_responses(
     shifts: dict[tuple[int, str], float] | None = None,
     unit_code: str | None = None,
 ) -> None:
-    """Add responses with a realistic spread: units differ, the last element is weaker
-    and often unanswered; `shifts` moves (unit id, criterion) up or down, `unit_code`
-    keeps the responses to one unit's counters."""
+    """Add counter responses with a realistic spread: units differ, the last element is
+    weaker and often unanswered; `shifts` moves (unit id, criterion) up or down,
+    `unit_code` keeps the responses to one unit's counters."""
     definition = definition_of(period.questionnaire)
     query = sa.select(Counter).order_by(Counter.id)
     if unit_code is not None:
         query = query.join(Unit).where(Unit.code == unit_code)
     counters = list(db.session.scalars(query))
-    every_unit = sorted(set(db.session.scalars(sa.select(Counter.unit_id))))
-    shifts = shifts or {}
-    levels = random.Random(7)  # the same units are strong or weak every quarter
-    unit_level = {u: levels.uniform(-0.8, 0.9) + improvement for u in every_unit}
+    unit_level = _unit_levels(improvement)
+    lifts: dict[int, dict[str, float]] = {}
+    for (unit_id, code), shift in (shifts or {}).items():
+        lifts.setdefault(unit_id, {})[code] = shift
     asked = definition.question("field")  # the household form has no field question
     fields = [o.code for o in asked.options] if asked else [None]
     last = min(period.ends_on, clock.today())
@@ -239,16 +345,7 @@ def add_synthetic_responses(
     for _ in range(count):
         counter = rng.choice(counters)
         level = unit_level[counter.unit_id] + rng.gauss(0, 0.7)
-        scale = {"overall": _likert(rng, level)}
-        weakest = definition.elements[-1]
-        for element in definition.elements:
-            shift = -0.6 if element is weakest else 0.0
-            for criterion in element.criteria:
-                unanswered = element is weakest and rng.random() < 0.25
-                lift = shifts.get((counter.unit_id, criterion.code), 0.0)
-                scale[criterion.code] = (
-                    NO_OPINION if unanswered else _likert(rng, level + shift + lift)
-                )
+        scale = _synthetic_scale(definition, rng, level, lifts.get(counter.unit_id))
         day = last - timedelta(days=rng.randrange(0, min(span, 45) + 1))
         # Opening hours in Vietnam, stored in UTC like every timestamp (SQLite keeps no zone).
         served = datetime.combine(day, time(7, 30), clock.VIETNAM).astimezone(

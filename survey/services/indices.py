@@ -6,25 +6,30 @@ settings, and returns the tables that the pages and publications show.
 """
 
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 import analysis
+from analysis.channels import compare_channels
 from analysis.compare import compare_periods, compare_to_parent, rank_intervals
 from analysis.multiplicity import ADJUSTMENTS
+from analysis.sampling import sample_weights
 from analysis.weights import post_stratify, rake, trim_weights
 
 from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import SurveyPeriod, SurveyResponse, Unit
-from . import register
+from ..models import Channel, SurveyPeriod, SurveyResponse, Unit
+from . import register, sampling
 from .questionnaires import definition_of
 
 WEIGHTINGS = ("none", "volume", "rake")
+# "auto": the sample where one exists, with the counter beside it where both exist.
+CHANNELS = ("auto", "sample", "counter", "both")
+NONRESPONSE_CELLS = ("stratum", "unit")
 #: What a unit's criteria are compared with to find its weaknesses.
 REFERENCES = ("province", "block")
 #: Most periods a small unit's pooled estimate may span.
@@ -54,6 +59,11 @@ class Settings:
     df: str = "domain"
     lonely_psu: str = "adjust"
     design: str = "strata=unit, psu=counter-day (or the response, without a counter)"
+    # Which responses: the sampled channel, the counter channel or both side by side
+    # (never pooled); "auto" is resolved by compute() and stored resolved.
+    channel: str = "auto"
+    # Nonresponse cells of the sampled channel: its strata (unit × field) or its units.
+    nonresponse: str = "stratum"
     # Weaknesses: a unit's criteria against the province or its peer block, adjusted
     # as a family (Holm or Benjamini-Hochberg); units too small to read alone are
     # pooled over their last `pool_periods` periods of the same version.
@@ -74,6 +84,10 @@ class Settings:
             )
         if self.weighting == "rake" and not self.margins:
             raise ResultsError("Raking needs at least one margin file.")
+        if self.channel not in CHANNELS:
+            raise ResultsError(f"Unknown channel {self.channel}.")
+        if self.nonresponse not in NONRESPONSE_CELLS:
+            raise ResultsError(f"Unknown nonresponse cells {self.nonresponse}.")
         if self.reference not in REFERENCES:
             raise ResultsError(f"Unknown reference {self.reference}.")
         if self.adjustment not in ADJUSTMENTS:
@@ -86,7 +100,14 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Settings":
-        return cls(**(data | {"margins": tuple(data.get("margins", ()))}))
+        # Settings stored before channels existed used every response, all counter.
+        return cls(
+            **(
+                {"channel": Channel.COUNTER.value}
+                | data
+                | {"margins": tuple(data.get("margins", ()))}
+            )
+        )
 
 
 @dataclass
@@ -101,8 +122,19 @@ class Results:
     response_ids: list[int]
     excluded: int
     weights: dict = field(default_factory=dict)
+    channel: str = Channel.COUNTER.value  # "sample", "counter" or "both"
+    # With both channels: the counter's results beside the sample's, and counter - sample.
+    beside: "Results | None" = None
+    gap: pd.DataFrame | None = None
+    # The sampled channel's AAPOR response rates per unit (and "ALL").
+    rates: pd.DataFrame | None = None
     # The ids the computation was asked for (a publication's), or None: valid ones.
     chosen_ids: list[int] | None = None
+
+    @property
+    def headline(self) -> str:
+        """The channel of `table`: the sample's when both are side by side."""
+        return Channel.SAMPLE.value if self.channel == "both" else self.channel
 
 
 def response_frame(
@@ -119,6 +151,7 @@ def response_frame(
             SurveyResponse.submitted_at,
             SurveyResponse.answers,
             SurveyResponse.extra,
+            SurveyResponse.channel,
         )
         .join(Unit, Unit.id == SurveyResponse.unit_id)
         .where(SurveyResponse.period_id == period.id)
@@ -131,7 +164,16 @@ def response_frame(
     rows = db.session.execute(query).all()
     frame = pd.DataFrame(
         rows,
-        columns=["id", "unit", "counter", "field", "submitted_at", "answers", "extra"],
+        columns=[
+            "id",
+            "unit",
+            "counter",
+            "field",
+            "submitted_at",
+            "answers",
+            "extra",
+            "channel",
+        ],
     )
     items = definition.scale_items
     digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
@@ -243,6 +285,72 @@ def _weighted_design(period: SurveyPeriod, frame: pd.DataFrame, settings: Settin
     return design
 
 
+def _sampled_design(frame: pd.DataFrame, settings: Settings, drawn: pd.DataFrame):
+    """Strata unit × field, each respondent its own PSU, weights 1/π adjusted for
+    nonresponse, fpc = the stratum's dossiers in the frame of the draw.
+
+    Nonrespondents are the drawn dossiers without a valid response (or, for a
+    publication, without one of its responses); cells without respondents pass their
+    weight to their unit's respondents.
+    """
+    unlinked = ~frame["id"].isin(drawn["response"])
+    if unlinked.any():
+        raise ResultsError(
+            f"{int(unlinked.sum())} phiếu kênh mẫu không gắn với hồ sơ nào đã rút trong "
+            "đợt, nên không có xác suất chọn; chọn kênh QR tại quầy, hoặc loại các phiếu này."
+        )
+    responded = drawn["response"].notna().to_numpy()
+    cells = drawn["unit"]
+    if settings.nonresponse == "stratum":
+        cells = drawn["unit"] + "|" + drawn["field"]
+    weights = sample_weights(drawn["probability"], responded, cells, drawn["unit"])
+    answered = drawn[responded].assign(weight=weights[responded])
+    by_response = answered.set_index(answered["response"].astype(int))
+    frame["stratum"] = frame["unit"] + "|" + frame["field"]
+    frame["weight"] = frame["id"].map(by_response["weight"])
+    frame["fpc"] = frame["id"].map(by_response["population"])
+    design = analysis.make_design(
+        frame,
+        strata="stratum",
+        psu="psu",
+        weight="weight",
+        fpc="fpc",
+        lonely_psu=settings.lonely_psu,
+    )
+    if settings.trim:
+        design = trim_weights(
+            design, upper=settings.trim * float(np.mean(design.weights))
+        )
+    return design
+
+
+def resolve_channel(requested: str, channels: set[str]) -> str:
+    """The channel to compute: "auto" is the sample, beside the counter where both exist.
+
+    :raise ResultsError: if the requested channel has no valid responses.
+    """
+    has_sample = Channel.SAMPLE in channels
+    has_counter = Channel.COUNTER in channels
+    if requested == "auto":
+        if has_sample and has_counter:
+            return "both"
+        return Channel.SAMPLE.value if has_sample else Channel.COUNTER.value
+    missing = {
+        "sample": not has_sample,
+        "counter": not has_counter,
+        "both": not (has_sample and has_counter),
+    }[requested]
+    if missing:
+        raise ResultsError(
+            {
+                "sample": "Chưa có phiếu hợp lệ từ mẫu ngẫu nhiên (phiếu mời) trong đợt này.",
+                "counter": "Chưa có phiếu hợp lệ qua mã QR tại quầy trong đợt này.",
+                "both": "Đợt này chưa có phiếu hợp lệ của cả hai kênh để đặt cạnh nhau.",
+            }[requested]
+        )
+    return requested
+
+
 def unit_tree_maps() -> tuple[dict[str, str], dict[str, Unit]]:
     units = list(db.session.scalars(sa.select(Unit)))
     by_id = {u.id: u for u in units}
@@ -250,17 +358,33 @@ def unit_tree_maps() -> tuple[dict[str, str], dict[str, Unit]]:
     return parents, {u.code: u for u in units}
 
 
-def weighted_sample(
-    period: SurveyPeriod, settings: Settings, response_ids: list[int] | None = None
-):
-    """A period's responses and their weighted design under the settings.
+def _channel_design(period, settings, frame, channel, drawn=None):
+    """The design of one channel's responses: the draw's or the counter weighting."""
+    if channel == Channel.SAMPLE:
+        return _sampled_design(frame, settings, drawn)
+    return _weighted_design(period, frame, settings)
 
-    :raise ResultsError: if there is nothing to compute or the settings cannot apply.
+
+def channel_sample(
+    period: SurveyPeriod,
+    settings: Settings,
+    channel: str,
+    response_ids: list[int] | None = None,
+):
+    """One channel's responses of a period and their design, as compute() weights them.
+
+    :raise ResultsError: if the channel has no responses or the settings cannot apply.
     """
     frame = response_frame(period, response_ids)
+    frame = frame[frame["channel"] == channel].reset_index(drop=True)
     if frame.empty:
-        raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
-    return frame, _weighted_design(period, frame, settings)
+        raise ResultsError(f"Kỳ {period.name} chưa có phiếu hợp lệ của kênh này.")
+    drawn = (
+        sampling.sample_frame(period, response_ids)
+        if channel == Channel.SAMPLE
+        else None
+    )
+    return frame, _channel_design(period, settings, frame, channel, drawn)
 
 
 def tabulate(frame, structure, design, parents: dict, settings: Settings):
@@ -290,10 +414,53 @@ def compute(
 ) -> Results:
     """Compute every index of a period with its uncertainty, ranks and comparisons.
 
+    Channels are never pooled: the sample, the counter, or both side by side with the
+    counter − sample difference per unit (settings.channel).
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
-    frame, design = weighted_sample(period, settings, response_ids)
+    frame = response_frame(period, response_ids)
+    if frame.empty:
+        raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
+    channel = resolve_channel(settings.channel, set(frame["channel"]))
+    settings = replace(settings, channel=channel)
+    # Every drawn dossier and its outcome: the sample's weights and response rates.
+    drawn = (
+        None
+        if channel == Channel.COUNTER
+        else sampling.sample_frame(period, response_ids)
+    )
+    if channel != "both":
+        results = _compute_channel(period, settings, frame, channel, drawn)
+    else:
+        results = _compute_channel(period, settings, frame, Channel.SAMPLE, drawn)
+        results.beside = _compute_channel(period, settings, frame, Channel.COUNTER)
+        results.gap = compare_channels(results.beside.table, results.table)
+        results.channel, results.response_ids = channel, frame["id"].tolist()
+    results.chosen_ids = response_ids
+    if channel != Channel.COUNTER:
+        by_unit = sampling.rate_table(period, "unit", drawn=drawn)
+        overall = sampling.rate_table(period, "all", drawn=drawn)
+        results.rates = pd.concat(
+            [
+                by_unit.drop(columns=["unit_id", "unit_name"]),
+                overall.assign(unit=analysis.ALL),
+            ],
+            ignore_index=True,
+        )
+    return results
+
+
+def _compute_channel(
+    period: SurveyPeriod,
+    settings: Settings,
+    frame: pd.DataFrame,
+    channel: str,
+    drawn: pd.DataFrame | None = None,
+) -> Results:
+    """The results of one channel's responses of the frame."""
+    frame = frame[frame["channel"] == channel].reset_index(drop=True)
     structure = definition_of(period.questionnaire).structure
+    design = _channel_design(period, settings, frame, channel, drawn)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
@@ -335,7 +502,7 @@ def compute(
             "max": float(design.weights.max()),
             "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
         },
-        response_ids,
+        channel=str(channel),
     )
 
 

@@ -11,12 +11,35 @@ import analysis
 
 from ..errors import Conflict
 from ..extensions import db
-from ..models import PeriodStatus, Publication, SurveyPeriod, User
+from ..models import Channel, PeriodStatus, Publication, SurveyPeriod, User
 from . import audit
 from .indices import Results, Settings, compute
 
 RESULT_FIELDS = ["unit", "name", "level", "kind", *analysis.OUTPUT_COLUMNS[1:]]
 RANK_FIELDS = ["unit", "block", "rank", "rank_low", "rank_high", "n_ranked", "note"]
+RATE_FIELDS = ["unit", "sampled", "delivered", "completed", "rr1", "contact_rate"]
+COUNTER_FIELDS = [
+    "unit",
+    "name",
+    "kind",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "n",
+    "moe",
+    "reliable",
+]
+GAP_FIELDS = [
+    "unit",
+    "estimate",
+    "reference_estimate",
+    "difference",
+    "se",
+    "df",
+    "p_value",
+    "verdict",
+]
 
 
 def _records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
@@ -55,14 +78,64 @@ def snapshot(results: Results) -> dict:
                 if difference is None or difference != difference
                 else float(difference)
             )
-    return {
-        "results": rows,
-        "summary": {
-            "responses": len(results.response_ids),
-            "excluded": results.excluded,
-            "weights": results.weights,
-        },
+    summary = {
+        "responses": len(results.response_ids),
+        "excluded": results.excluded,
+        "weights": results.weights,
     }
+    if results.channel != Channel.COUNTER:
+        summary |= channel_summary(results)
+    return {"results": rows, "summary": summary}
+
+
+def channel_summary(results: Results) -> dict:
+    """The sampled channel's response rates and, beside it, the counter and the gap.
+
+    ``results`` rows then come from the sample; ``counter`` holds the counter's overall
+    index per unit and ``channel_gap`` the counter − sample difference.
+    """
+    summary = {
+        "channel": results.channel,
+        "response_rates": _records(results.rates, RATE_FIELDS),
+    }
+    if results.beside is not None:
+        counter = results.beside.table
+        gap = results.gap
+        summary |= {
+            "sample_responses": len(results.response_ids)
+            - len(results.beside.response_ids),
+            "counter_responses": len(results.beside.response_ids),
+            "counter": _records(
+                counter[counter["indicator"] == analysis.OVERALL], COUNTER_FIELDS
+            ),
+            "channel_gap": _records(
+                gap[gap["indicator"] == analysis.OVERALL], GAP_FIELDS
+            ),
+        }
+    return summary
+
+
+def counter_only(content: dict) -> list[dict]:
+    """Units with counter responses but no sampled respondent (no sample estimate)."""
+    sampled = {r["unit"] for r in content["results"]}
+    return [
+        row
+        for row in content["summary"].get("counter", ())
+        if row["kind"] == "unit" and row["unit"] not in sampled
+    ]
+
+
+def side_by_side(summary: dict) -> dict[str, dict]:
+    """Per unit code: its response rate, counter estimate and gap, from a summary."""
+    out: dict[str, dict] = {}
+    for key, name in (
+        ("response_rates", "rate"),
+        ("counter", "counter"),
+        ("channel_gap", "gap"),
+    ):
+        for row in summary.get(key, ()):
+            out.setdefault(row["unit"], {})[name] = row
+    return out
 
 
 def content_hash(
@@ -96,7 +169,7 @@ def publish(period: SurveyPeriod, settings: Settings, *, by: User) -> Publicatio
         raise Conflict("Đợt này đã được công bố; bản công bố không thể sửa.")
     results = compute(period, settings)
     content = snapshot(results)
-    settings_dict = settings.to_dict()
+    settings_dict = results.settings.to_dict()  # the channel as resolved
     publication = Publication(
         period=period,
         published_by=by,
@@ -189,6 +262,34 @@ def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, str, dic
                 (publication.period.name, publication.questionnaire_code, row)
             )
     return points
+
+
+def export_rows(publication: Publication) -> list[dict]:
+    """The published rows to download, each naming its channel where a sample exists.
+
+    With both channels, the counter's overall index per unit follows the sample's rows,
+    and the sample's rows carry the unit's response rate.
+    """
+    summary = publication.summary
+    channel = summary.get("channel")
+    if channel is None:
+        return publication.results
+    primary = "sample" if channel in ("sample", "both") else channel
+    beside = side_by_side(summary)
+    rows = [
+        {"channel": primary}
+        | row
+        | {
+            key: beside.get(row["unit"], {}).get("rate", {}).get(key)
+            for key in ("sampled", "completed", "rr1")
+        }
+        for row in publication.results
+    ]
+    rows += [
+        {"channel": "counter", "indicator": analysis.OVERALL} | row
+        for row in summary.get("counter", ())
+    ]
+    return rows
 
 
 def export_table(rows: list[dict], fmt: str) -> bytes:

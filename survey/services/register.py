@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Dossier, SurveyPeriod, Unit
-from . import audit
+from . import audit, sampling
 from .imports import ImportRejected, ImportReport, read_table
 
 REGISTER_COLUMNS = (
@@ -108,6 +108,8 @@ def import_register(text: str, *, by=None) -> ImportReport:
         by=by,
     )
     db.session.commit()
+    # A running Poisson sample draws the new dossiers as their import arrives.
+    sampling.draw_arrivals()
     return report
 
 

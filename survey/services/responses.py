@@ -127,7 +127,10 @@ def record_response(
         raise PeriodNotOpen("Đợt khảo sát đã kết thúc; phiếu không được ghi nhận.")
     definition = definition_of(period.questionnaire)
     check_answers(definition, submission)
-    row = dict(
+    row = response_row(
+        definition,
+        submission,
+        signals,
         period_id=period.id,
         unit_id=counter.unit_id,
         counter_id=counter.id,
@@ -135,13 +138,6 @@ def record_response(
         field=submission.field,
         submission_key=signed.nonce,
         form_served_at=signed.served_at,
-        submitted_at=clock.now(),
-        network_hash=signals.network_hash,
-        device_hash=signals.device_hash,
-        answers=definition.encode_answers(submission.scale),
-        extra=submission.extra,
-        status="valid",
-        flags=[],
     )
     try:
         response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
@@ -153,6 +149,24 @@ def record_response(
             raise
         return existing, False
     return response_id, True
+
+
+def response_row(
+    definition: Questionnaire,
+    submission: Submission,
+    signals: ClientSignals,
+    **origin,
+) -> dict:
+    """The row a submission stores: its origin (period, unit, channel …) and answers."""
+    return origin | dict(
+        submitted_at=clock.now(),
+        network_hash=signals.network_hash,
+        device_hash=signals.device_hash,
+        answers=definition.encode_answers(submission.scale),
+        extra=submission.extra,
+        status="valid",
+        flags=[],
+    )
 
 
 def _by_key(nonce: str) -> int | None:

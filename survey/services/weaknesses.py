@@ -25,9 +25,9 @@ from .indices import (
     PreviousComparison,
     Results,
     ResultsError,
+    channel_sample,
     tabulate,
     unit_tree_maps,
-    weighted_sample,
 )
 from .questionnaires import definition_of
 
@@ -106,9 +106,10 @@ def unit_weaknesses(
     periods = [results.period]
     if small and settings.pool_periods > 1:
         periods += _earlier_same_version(results.period, settings.pool_periods - 1)
+    channel = results.headline
     samples = [
-        weighted_sample(results.period, settings, results.chosen_ids),
-        *(_published_sample(p, settings) for p in periods[1:]),
+        channel_sample(results.period, settings, channel, results.chosen_ids),
+        *(_published_sample(p, settings, channel) for p in periods[1:]),
     ]
     if len(samples) > 1:
         frame, design = stack_periods(
@@ -252,12 +253,13 @@ def _earlier_same_version(period: SurveyPeriod, count: int) -> list[SurveyPeriod
     return earlier
 
 
-def _published_sample(period: SurveyPeriod, settings):
-    """A pooled period's sample: its published responses, else its valid ones."""
+def _published_sample(period: SurveyPeriod, settings, channel: str):
+    """A pooled period's sample of a channel: its published responses, else its valid
+    ones."""
     ids = db.session.scalar(
         sa.select(Publication.response_ids).filter_by(period_id=period.id)
     )
     try:
-        return weighted_sample(period, settings, ids)
+        return channel_sample(period, settings, channel, ids)
     except ServiceError as exc:
         raise ResultsError(f"Không gộp được kỳ {period.name}: {exc}") from None
