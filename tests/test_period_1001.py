@@ -1,8 +1,8 @@
 """A period on the 1001/QĐ-BNV counter questionnaire, end to end.
 
-Citizens answer at the counter (QR), some items left blank; the workspace computes
-every block and item with its standard error; the period is published, read by the
-public and verified from the raw responses.
+Citizens answer at the counter (QR) and through sampled invitations, some items left
+blank; the workspace computes every block and item with its standard error; the
+period is published, read by the public and verified from the raw responses.
 """
 
 import random
@@ -15,10 +15,11 @@ import analysis
 from analysis.questionnaire import load_questionnaire
 from survey import clock
 from survey.extensions import db
-from survey.models import Publication, SurveyPeriod
+from survey.models import Publication, SurveyPeriod, SurveyResponse
 from survey.services import demo, indices
 from survey.services.questionnaires import get_questionnaire
 from tests.helpers import counter_path, field_name, logged_in, served_form
+from tests.sample_data import codes, drawn_period
 from tests.seed import OPEN_COUNTER_ID, OTHER_COUNTER_ID, PERIOD_ID
 
 COUNTER = load_questionnaire("sipas-1001-dv")
@@ -51,6 +52,22 @@ def test_a_1001_counter_period_runs_end_to_end(app, runner):
             sheet = answer_sheet(rng) | served_form(client, path)
             assert client.post(path, data=sheet).status_code == 303
 
+    with app.app_context():
+        invited = codes(drawn_period())[:12]
+    for invitation in invited:  # sampled citizens answer on the same questionnaire
+        client = app.test_client()
+        sheet = answer_sheet(rng)
+        del sheet[field_name("field")]  # the register knows the dossier's field
+        form = served_form(client, f"/i/{invitation}")
+        assert client.post(f"/i/{invitation}", data=sheet | form).status_code == 303
+    with app.app_context():
+        channels = db.session.execute(
+            sa.select(SurveyResponse.channel, sa.func.count()).group_by(
+                SurveyResponse.channel
+            )
+        ).all()
+    assert dict(channels) == {"counter": 90, "sample": 12}
+
     admin = logged_in(app, "admin")
     results = admin.get(f"/admin/periods/{PERIOD_ID}/results")
     assert results.status_code == 200
@@ -61,9 +78,15 @@ def test_a_1001_counter_period_runs_end_to_end(app, runner):
     assert "Thông báo kết quả xử lý phản ánh, kiến nghị kịp thời" in html
     with app.app_context():
         computed = indices.compute(
-            db.session.get(SurveyPeriod, PERIOD_ID), indices.Settings()
+            db.session.get(SurveyPeriod, PERIOD_ID), indices.Settings(channel="counter")
         )
         table = computed.table.set_index(["unit", "indicator"])
+        both = indices.compute(
+            db.session.get(SurveyPeriod, PERIOD_ID), indices.Settings()
+        )
+    assert both.channel == "both"  # the sample's table, the counter's beside it
+    sampled = both.table.set_index(["unit", "indicator"])
+    assert sampled.loc[(analysis.ALL, "II.A"), "n"] == 12
     for code in ["SIPAS", *BLOCKS, *(c.code for c in COUNTER.criteria)]:
         row = table.loc[(analysis.ALL, code)]
         assert 0 < row["se"] < 15, code
@@ -78,7 +101,12 @@ def test_a_1001_counter_period_runs_end_to_end(app, runner):
     admin.post(f"/admin/periods/{PERIOD_ID}/close")
     published = admin.post(
         f"/admin/periods/{PERIOD_ID}/publish",
-        data={"weighting": "none", "ci": "korn-graubard", "level": "0.95"},
+        data={
+            "weighting": "none",
+            "ci": "korn-graubard",
+            "level": "0.95",
+            "channel": "counter",
+        },
     )
     assert published.status_code == 302
     public = app.test_client().get(f"/results/{PERIOD_ID}").get_data(as_text=True)
