@@ -12,6 +12,7 @@ BENCHMARKS = {
     "weaknesses": "bench.weaknesses",
     "coverage": "bench.coverage",
     "sample": "bench.sample_scale",
+    "register": "bench.register_import",
 }
 
 

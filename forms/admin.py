@@ -63,13 +63,25 @@ class CounterForm(FlaskForm):
     )
 
 
-class CsvUploadForm(FlaskForm):
+class TableUploadForm(FlaskForm):
     file = FileField(
-        _l("Tệp CSV (UTF-8)"),
+        _l("Tệp CSV hoặc XLSX"),
         validators=[
             FileRequired(_l("Chọn một tệp.")),
-            FileAllowed(["csv"], _l("Chỉ nhận tệp .csv.")),
+            FileAllowed(["csv", "txt", "xlsx"], _l("Chỉ nhận tệp .csv hoặc .xlsx.")),
         ],
+    )
+    encoding = SelectField(
+        _l("Bảng mã (tệp CSV)"),
+        choices=choices(
+            [
+                ("", _l("Tự nhận")),
+                ("utf-8", "UTF-8"),
+                ("cp1258", _l("Windows-1258 (Excel cũ)")),
+            ]
+        ),
+        default="",
+        validate_choice=True,
     )
 
 

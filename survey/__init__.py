@@ -31,6 +31,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    from .admin import uploads
+
+    uploads.init_app(app)  # before CSRF protection, which reads the request body
     csrf.init_app(app)
     limiter.init_app(app)
 

@@ -18,10 +18,12 @@ from .models import Counter, Role, SurveyPeriod
 from .services import (
     accounts,
     demo,
+    imports,
     indices,
     invitations,
     periods,
     publications,
+    register,
     sampling,
     units,
 )
@@ -51,14 +53,51 @@ def sync_questionnaires_command():
     )
 
 
-@click.command("import-units")
-@click.argument(
-    "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+ENCODING = click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "cp1258"]),
+    help="Encoding of a CSV file (default: UTF-8, or Windows-1258 when it reads so).",
 )
+REPORT = click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every problem of a refused file to this CSV.",
+)
+
+
+def run_import(importer, path: Path, encoding: str | None, report_path: Path | None):
+    """Import a file with a service; print the outcome or every problem (exit code 1)."""
+    with path.open("rb") as stream:
+        try:
+            report = importer(stream, filename=path.name, encoding=encoding)
+        except imports.ImportRejected as exc:
+            if report_path and exc.report.import_id:
+                with report_path.open("wb") as out:
+                    for chunk in imports.problem_report(exc.report.import_id):
+                        out.write(chunk)
+            raise
+    click.echo(f"import {report.import_id}: {report.summary()}")
+
+
+@click.command("import-units")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ENCODING
+@REPORT
 @fail_on_service_error
-def import_units_command(csv_file: Path):
-    """Import the unit tree from CSV: code,name,level,parent_code."""
-    click.echo(units.import_units(csv_file.read_text(encoding="utf-8")).summary())
+def import_units_command(path: Path, encoding, report_path):
+    """Import the unit tree from CSV or XLSX: code,name,level,parent_code."""
+    run_import(units.import_units, path, encoding, report_path)
+
+
+@click.command("import-register")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ENCODING
+@REPORT
+@fail_on_service_error
+def import_register_command(path: Path, encoding, report_path):
+    """Import dossiers from the one-stop register's CSV or XLSX export."""
+    run_import(register.import_register, path, encoding, report_path)
 
 
 @click.command("add-counter")
@@ -483,6 +522,7 @@ COMMANDS = (
     verify_publication_command,
     sync_questionnaires_command,
     import_units_command,
+    import_register_command,
     add_counter_command,
     rotate_token_command,
     create_period_command,

@@ -26,6 +26,9 @@ class Config:
     # Seconds a served survey form stays valid for submission (one working day).
     FORM_MAX_AGE = 12 * 3600
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Only the file-upload routes of the workspace, for administrators: a province's
+    # register export runs to hundreds of megabytes; werkzeug spools it to disk.
+    MAX_UPLOAD_LENGTH = 1024 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the signed submission key carries the form's age
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,6 +1,6 @@
 """Service errors and the HTTP error pages (in the visitor's language, Vietnamese by default)."""
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
@@ -68,10 +68,27 @@ def error_page(status: int, message: str | None = None):
     ), status
 
 
+def too_large(exc):
+    """413: on an upload route, say the file's limit instead of the survey's."""
+    cap = current_app.config["MAX_UPLOAD_LENGTH"]
+    if request.max_content_length == cap:  # an upload route, for an administrator
+        limit = cap // (1024 * 1024)
+        return error_page(
+            413,
+            _l(
+                "Tệp lớn hơn giới hạn %(limit)s MB. Chia tệp thành nhiều phần, hoặc "
+                "nhập bằng lệnh flask import-register.",
+                limit=limit,
+            ),
+        )
+    return error_page(413)
+
+
 def init_app(app: Flask) -> None:
     for status in MESSAGES:
-        if status != 422:
+        if status not in (413, 422):
             app.register_error_handler(status, lambda exc, s=status: error_page(s))
+    app.register_error_handler(413, too_large)
     app.register_error_handler(CSRFError, lambda exc: error_page(400, MESSAGES[400][1]))
     app.register_error_handler(
         ServiceError, lambda exc: error_page(exc.status, str(exc))

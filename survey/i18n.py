@@ -6,7 +6,15 @@ Accept-Language is ignored on purpose, so a citizen's phone set to English still
 gets the official Vietnamese form unless they ask otherwise.
 """
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+)
 from flask_babel import Babel, format_date, format_datetime, get_locale
 
 LANGUAGES = ("vi", "en")
@@ -20,7 +28,9 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
-    """Return the language chosen with the cookie, else Vietnamese."""
+    """Return the language chosen with the cookie, else Vietnamese (also outside requests)."""
+    if not has_request_context():  # a command or a service run from one
+        return DEFAULT
     chosen = request.cookies.get(COOKIE)
     return chosen if chosen in LANGUAGES else DEFAULT
 

@@ -186,6 +186,31 @@ class AuditEntry(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+class FileImport(db.Model):
+    """One file imported (or refused) into the register or the unit tree."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "register" or "units"
+    status: Mapped[str] = mapped_column(sa.String(10))  # "done" or "refused"
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    encoding: Mapped[str | None] = mapped_column(sa.String(20))
+    separator: Mapped[str | None] = mapped_column(sa.String(4))
+    rows: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    problems: Mapped[int] = mapped_column(default=0)
+    # Every problem of every row of a refused file, as gzipped CSV, for download.
+    problem_report: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    by: Mapped[User | None] = relationship()
+
+
 class Dossier(db.Model):
     """A dossier of the one-stop register: the sampling frame and the transaction volumes."""
 
@@ -196,6 +221,13 @@ class Dossier(db.Model):
     received_on: Mapped[date]
     returned_on: Mapped[date | None]
     is_late: Mapped[bool] = mapped_column(default=False)
+    # Ids of FileImport rows, without a foreign key: a per-row check would cost a third
+    # of a million-row upsert, and import records are never deleted.
+    # The import that last created or changed this dossier (unchanged rows keep theirs):
+    import_id: Mapped[int | None] = mapped_column(index=True)
+    # The import in which its result was first returned: the moment a Poisson draw
+    # gives this dossier its one chance to be sampled.
+    returned_import_id: Mapped[int | None] = mapped_column(index=True)
 
     __table_args__ = (sa.Index("ix_dossier_unit_returned", "unit_id", "returned_on"),)
 

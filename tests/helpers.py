@@ -1,6 +1,7 @@
 """Helpers shared by the HTTP tests: a counter's URL and a complete answer sheet."""
 
 import re
+import unicodedata
 from pathlib import Path
 
 from analysis.questionnaire import load_file
@@ -60,3 +61,21 @@ def logged_in(app, username: str = "admin"):
     )
     assert response.status_code == 302, response.status_code
     return client
+
+
+SHAPES = "\u0302\u0306\u031b"  # circumflex, breve, horn: part of the letter in cp1258
+
+
+def to_cp1258(text: str) -> bytes:
+    """Text as older Vietnamese Excel saves it: letters with separate tone marks."""
+    out = bytearray()
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:
+            base, *marks = unicodedata.normalize("NFD", char)
+            shape = "".join(m for m in marks if m in SHAPES)
+            tone = "".join(m for m in marks if m not in SHAPES)
+            out += unicodedata.normalize("NFC", base + shape).encode("cp1258")
+            out += tone.encode("cp1258")
+    return bytes(out)

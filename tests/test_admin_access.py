@@ -63,6 +63,7 @@ def other_unit_urls(app):
             "item_id": plan.items[0].id,
             "action": None,
             "fmt": "csv",
+            "import_id": 1,
         }
 
     def build(endpoint: str) -> str:

@@ -94,7 +94,7 @@ def test_unit_crud_and_csv_import_with_report(app, admin_client):
         "code,name,level,parent_code\nA1,Xã A,commune,P\nA2,,commune,P\n",
     )
     assert bad.status_code == 422
-    assert "name is empty" in bad.get_data(as_text=True)
+    assert "thiếu tên đơn vị" in bad.get_data(as_text=True)
     good = upload(
         admin_client,
         "/admin/units/import",
@@ -194,8 +194,8 @@ def test_register_import_and_targets_from_the_plan(app, admin_client):
     )
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
-    assert "repeats row 2" in text
-    assert "unknown unit code" in text
+    assert "mã hồ sơ trùng với dòng 2" in text
+    assert "không có đơn vị mang mã NOPE" in text
     assert admin_client.post("/admin/register/import", data={}).status_code == 422
     good = upload(admin_client, "/admin/register/import", REGISTER.format(d=day))
     assert good.status_code == 302

@@ -73,7 +73,7 @@ def test_import_units_reports_bad_rows_with_exit_code(runner, tmp_path):
     bad.write_text("code,name,level,parent_code\nA,Xã A,village,P\n", encoding="utf-8")
     result = runner.invoke(args=["import-units", str(bad)])
     assert result.exit_code == 1
-    assert "row 2: level 'village'" in result.output
+    assert "dòng 2, level: cấp không hợp lệ" in result.output
 
 
 def test_add_counter_and_rotate(app, runner):

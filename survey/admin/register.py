@@ -1,40 +1,39 @@
-"""The dossier register: import from the one-stop system's CSV export."""
+"""The dossier register: import from the one-stop system's export, see what it holds."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from forms.admin import CsvUploadForm
+from forms.admin import TableUploadForm
 
+from .. import clock
 from ..auth import admin_only
 from ..services import register
 from . import bp
-from .uploads import run_import
+from .uploads import import_outcome, large_upload, run_import
 
 
 @bp.get("/register")
 def register_summary():
-    """Show what the dossier register holds and how to import it."""
+    """Show what the dossier register holds, its recent imports and how to import."""
     return render_template(
         "admin/register.html",
         summary=register.summary(),
-        form=CsvUploadForm(),
+        imports=register.recent_imports(),
+        form=TableUploadForm(),
         columns=register.REGISTER_COLUMNS,
+        fields=register.field_matcher().accepted,
+        local=clock.local,
     )
 
 
 @bp.post("/register/import")
+@large_upload
 @admin_only
 def register_import():
-    """Import dossiers from CSV; a bad row rejects the file with a report."""
+    """Import dossiers from CSV or XLSX; any bad row rejects the file with a report."""
     back = url_for("admin.register_summary")
     report, refused = run_import(register.import_register, _("Nhập sổ hồ sơ"), back)
     if refused:
         return refused
-    flash(
-        _(
-            "Đã nhập %(created)s hồ sơ mới, cập nhật %(updated)s.",
-            created=report.created,
-            updated=report.updated,
-        )
-    )
+    flash(import_outcome(report))
     return redirect(back)

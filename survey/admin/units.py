@@ -4,7 +4,7 @@ from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from forms.admin import CsvUploadForm, RestructureForm, UnitForm, choices
+from forms.admin import RestructureForm, TableUploadForm, UnitForm, choices
 
 from .. import clock
 from ..auth import admin_only, require_unit
@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Unit
 from ..services import accounts, units
 from . import bp
-from .uploads import run_import
+from .uploads import import_outcome, large_upload, run_import
 
 LEVEL_LABELS = {
     "province": _l("Tỉnh"),
@@ -54,7 +54,7 @@ def unit_list():
         "admin/unit_list.html",
         tree=tree,
         levels=LEVEL_LABELS,
-        import_form=CsvUploadForm(),
+        import_form=TableUploadForm(),
         today=clock.today(),
     )
 
@@ -104,20 +104,16 @@ def unit_deactivate(unit_id: int):
 
 
 @bp.post("/units/import")
+@large_upload
 @admin_only
 def unit_import():
-    """Import units from CSV; a bad row rejects the file with a report."""
-    report, refused = run_import(units.import_units, _("Nhập đơn vị"))
+    """Import units from CSV or XLSX; a bad row rejects the file with a report."""
+    back = url_for("admin.unit_list")
+    report, refused = run_import(units.import_units, _("Nhập đơn vị"), back)
     if refused:
         return refused
-    flash(
-        _(
-            "Đã nhập: %(created)s đơn vị mới, %(updated)s cập nhật.",
-            created=report.created,
-            updated=report.updated,
-        )
-    )
-    return redirect(url_for("admin.unit_list"))
+    flash(import_outcome(report))
+    return redirect(back)
 
 
 @bp.get("/units/export.csv")

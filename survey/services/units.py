@@ -2,18 +2,22 @@
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from .. import clock, tokens
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce
-from . import audit
-from .imports import ImportRejected, ImportReport, read_table
+from ..readers import TableError, open_table
+from . import audit, imports
+from .imports import ImportReport, Problem
 
 UNIT_LEVELS = (
     "province",
@@ -27,79 +31,141 @@ UNIT_LEVELS = (
 UNIT_COLUMNS = ("code", "name", "level", "parent_code")
 
 
-def import_units(text: str, *, valid_from: date | None = None, by=None) -> ImportReport:
-    """Create or update units from CSV (code, name, level, parent_code); all or nothing.
+def import_units(
+    source: BinaryIO | str,
+    *,
+    filename: str = "",
+    encoding: str | None = None,
+    valid_from: date | None = None,
+    by=None,
+) -> ImportReport:
+    """Create or update units from CSV or XLSX (code, name, level, parent_code); all or nothing.
 
-    Row numbers in the report count the header as row 1, as a spreadsheet shows them.
-    :raise ImportRejected: with the report, if any row is bad.
+    `source` is the uploaded file, or CSV text. Row numbers in the report count the
+    header as row 1, as a spreadsheet shows them.
+    :raise ImportRejected: with every problem of every row, if any row is bad.
     """
-    report = ImportReport()
-    rows = list(read_table(text, UNIT_COLUMNS))
+    stream = io.BytesIO(source.encode()) if isinstance(source, str) else source
+    try:
+        table = open_table(stream, UNIT_COLUMNS, encoding=encoding)
+        rows = [
+            dict(zip(UNIT_COLUMNS, row.cells, strict=True))
+            | {"row": row.number, "extra": row.extra}
+            for row in table.rows
+        ]
+    except TableError as exc:
+        raise imports.unreadable("units", filename, stream, exc, by=by) from None
     existing = {u.code: u for u in db.session.scalars(sa.select(Unit))}
-    new_codes = {}
-    for number, row in enumerate(rows, start=2):
-        code, name = (row["code"] or "").strip(), (row["name"] or "").strip()
-        level, parent = (row["level"] or "").strip(), (row["parent_code"] or "").strip()
-        reason = None
-        if not code or len(code) > 32:
-            reason = "code is empty or longer than 32 characters"
-        elif code in new_codes:
-            reason = f"code {code} repeats row {new_codes[code]}"
-        elif not name or len(name) > 200:
-            reason = "name is empty or longer than 200 characters"
-        elif level not in UNIT_LEVELS:
-            reason = f"level {level!r} is not one of {', '.join(UNIT_LEVELS)}"
-        elif (
-            parent
-            and parent not in existing
-            and parent not in {r["code"].strip() for r in rows}
-        ):
-            reason = f"parent code {parent} is neither in the file nor in the database"
-        elif parent == code:
-            reason = "a unit cannot be its own parent"
-        if reason:
-            report.errors.append((number, reason))
-        new_codes.setdefault(code, number)
-    if report.errors:
-        raise ImportRejected(report)
+    problems = list(_unit_problems(rows, existing))
+    if not rows:
+        problems.append(Problem(None, None, None, _("Tệp không có dòng dữ liệu nào.")))
+    if problems:
+        raise imports.reject("units", filename, table, problems, rows=len(rows), by=by)
+    record = imports.begin("units", filename, table, by=by)
+    report = ImportReport(rows=len(rows))
     units = {}
     for row in rows:
-        code = row["code"].strip()
-        unit = existing.get(code)
+        unit = existing.get(row["code"])
         if unit is None:
-            unit = Unit(code=code, valid_from=valid_from)
+            unit = Unit(code=row["code"], valid_from=valid_from)
             db.session.add(unit)
             report.created += 1
+        elif (unit.name, unit.level) == (row["name"], row["level"]) and (
+            unit.parent.code if unit.parent else ""
+        ) == row["parent_code"]:
+            report.unchanged += 1
         else:
             report.updated += 1
-        unit.name, unit.level = row["name"].strip(), row["level"].strip()
-        units[code] = unit
+        unit.name, unit.level = row["name"], row["level"]
+        units[row["code"]] = unit
     lookup = existing | units
     for row in rows:
-        parent = row["parent_code"].strip()
-        units[row["code"].strip()].parent = lookup[parent] if parent else None
-    _check_no_cycles(lookup.values())
-    audit.record(
-        "unit.import",
-        None,
-        after={"created": report.created, "updated": report.updated},
-        by=by,
-    )
-    db.session.commit()
+        parent = row["parent_code"]
+        units[row["code"]].parent = lookup[parent] if parent else None
+    cycles = [
+        Problem(
+            row["row"],
+            "parent_code",
+            row["parent_code"],
+            _("đơn vị %(code)s thành cấp trên của chính nó", code=row["code"]),
+        )
+        for row in rows
+        if _in_cycle(units[row["code"]])
+    ]
+    if cycles:
+        raise imports.reject("units", filename, table, cycles, rows=len(rows), by=by)
+    imports.finish(record, report, "unit.import", by=by)
     return report
 
 
-def _check_no_cycles(units) -> None:
-    for unit in units:
-        seen, node = set(), unit
-        while node is not None:
-            if node.code in seen:
-                db.session.rollback()
-                raise ImportRejected(
-                    ImportReport(errors=[(0, f"unit {unit.code} is its own ancestor")])
-                )
-            seen.add(node.code)
-            node = node.parent
+def _unit_problems(rows: list[dict], existing: dict) -> Iterator[Problem]:
+    """Every problem of every row of a unit file, in row order."""
+    first_row: dict[str, int] = {}
+    for row in rows:
+        first_row.setdefault(row["code"], row["row"])
+    in_file = set(first_row)
+    levels = ", ".join(UNIT_LEVELS)
+    for row in rows:
+        number, code, name = row["row"], row["code"], row["name"]
+        level, parent = row["level"], row["parent_code"]
+        if row["extra"]:
+            yield Problem(
+                number,
+                None,
+                None,
+                _(
+                    "dòng có %(count)s ô thừa ngoài các cột của dòng tiêu đề",
+                    count=row["extra"],
+                ),
+            )
+        if not code:
+            yield Problem(number, "code", code, _("thiếu mã đơn vị"))
+        elif len(code) > 32:
+            yield Problem(number, "code", code, _("mã đơn vị dài hơn 32 ký tự"))
+        elif first_row[code] != number:
+            yield Problem(
+                number,
+                "code",
+                code,
+                _("mã đơn vị trùng với dòng %(row)s", row=first_row[code]),
+            )
+        if not name:
+            yield Problem(number, "name", name, _("thiếu tên đơn vị"))
+        elif len(name) > 200:
+            yield Problem(number, "name", name, _("tên đơn vị dài hơn 200 ký tự"))
+        if level not in UNIT_LEVELS:
+            yield Problem(
+                number,
+                "level",
+                level,
+                _("cấp không hợp lệ; dùng một trong: %(levels)s", levels=levels),
+            )
+        if parent and parent == code:
+            yield Problem(
+                number,
+                "parent_code",
+                parent,
+                _("một đơn vị không thể là cấp trên của chính nó"),
+            )
+        elif parent and parent not in existing and parent not in in_file:
+            yield Problem(
+                number,
+                "parent_code",
+                parent,
+                _("đơn vị cấp trên không có trong tệp lẫn trong cơ sở dữ liệu"),
+            )
+
+
+def _in_cycle(unit: Unit) -> bool:
+    seen, node = set(), unit.parent
+    while node is not None:
+        if node is unit:
+            return True
+        if node.code in seen:
+            return False  # a cycle above, reported at its own rows
+        seen.add(node.code)
+        node = node.parent
+    return False
 
 
 def get_unit(code: str) -> Unit | None:

@@ -1,6 +1,7 @@
 """Sample plans and draws on SQLite and PostgreSQL: proposals, refusals, reproducible
 draws, never twice, and Poisson sampling as the register grows."""
 
+import io
 import random
 from datetime import timedelta
 
@@ -244,7 +245,7 @@ def test_poisson_draws_new_dossiers_as_their_import_arrives(period):
     # next week's export: 400 new dossiers of Sở Tư pháp, hộ tịch
     day = clock.today().isoformat()
     new = [(f"NEW-{i:05d}", "STP", "ho-tich") for i in range(400)]
-    register.import_register(register_csv(new, day))
+    register.import_register(io.BytesIO(register_csv(new, day).encode()))
     after = db.session.execute(
         sa.select(Dossier.code, Invitation.inclusion_probability)
         .join(Invitation, Invitation.dossier_id == Dossier.id)
@@ -262,7 +263,7 @@ def test_poisson_draws_new_dossiers_as_their_import_arrives(period):
     assert stratum.frame_size == 120 + 400
     # importing the same file again changes nothing
     count = db.session.scalar(sa.select(sa.func.count(Invitation.id)))
-    register.import_register(register_csv(new, day))
+    register.import_register(io.BytesIO(register_csv(new, day).encode()))
     assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == count
     assert sampling.verify_draw(period).same
 
