@@ -8,7 +8,8 @@ on kept-alive connections can pile onto one worker while the others idle).
 import multiprocessing
 import os
 
-bind = os.environ.get("BIND", "0.0.0.0:5000")
+# Loopback: nginx (deploy/nginx-sipas.conf) faces the network and buffers slow clients.
+bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WORKERS", multiprocessing.cpu_count() + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("THREADS", 2))

@@ -17,6 +17,7 @@ def run() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(
             {
+                "DEMO": True,
                 "SECRET_KEY": "bench",
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/b.db",
                 "RATELIMIT_ENABLED": False,

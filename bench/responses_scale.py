@@ -58,6 +58,7 @@ def make_app(schema: str):
 
     return create_app(
         {
+            "DEMO": True,
             "SECRET_KEY": "bench",
             "INTEGRITY_SALT": "bench-salt",
             "SQLALCHEMY_DATABASE_URI": POSTGRES,

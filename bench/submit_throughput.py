@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get(
     "SIPAS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SECRET = "bench-secret"
+SECRET = "bench-secret-not-for-production"
 PORT = 8765
 
 
@@ -34,7 +34,8 @@ def server_env(schema: str) -> dict:
     return os.environ | {
         "DATABASE_URL": f"{POSTGRES}?options=-csearch_path%3D{schema}",
         "SIPAS_SECRET_KEY": SECRET,
-        "SIPAS_INTEGRITY_SALT": "bench-salt",
+        "SIPAS_INTEGRITY_SALT": "bench-salt-of-some-length",
+        "SIPAS_PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}",
         "SIPAS_RATELIMIT_ENABLED": "false",
     }
 

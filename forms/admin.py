@@ -32,15 +32,24 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def password_field(label) -> PasswordField:
+    return PasswordField(
+        label, validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)]
+    )
+
+
 class LoginForm(FlaskForm):
     username = StringField(
         _l("Tên đăng nhập"),
         validators=[InputRequired(REQUIRED), Length(max=80, message=TOO_LONG)],
     )
-    password = PasswordField(
-        _l("Mật khẩu"),
-        validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
-    )
+    password = password_field(_l("Mật khẩu"))
+
+
+class PasswordForm(FlaskForm):
+    current = password_field(_l("Mật khẩu hiện tại"))
+    new = password_field(_l("Mật khẩu mới"))
+    confirm = password_field(_l("Nhập lại mật khẩu mới"))
 
 
 class UnitForm(FlaskForm):

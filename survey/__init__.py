@@ -3,7 +3,14 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import INSTANCE_DIR, Config, database_url_from_env
+from . import boundary
+from .config import (
+    INSTANCE_DIR,
+    Config,
+    check_production,
+    database_url_from_env,
+    demo_secrets,
+)
 from .extensions import csrf, db, limiter, migrate
 
 MIGRATIONS_DIR = str(INSTANCE_DIR.parent / "migrations")
@@ -14,6 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__, template_folder="../templates", instance_path=str(INSTANCE_DIR)
     )
+    app.request_class = boundary.BoundaryRequest
+    app.url_map.converters["int"] = boundary.BoundedIntegerConverter
     app.config.from_object(Config)
     if test_config is None:
         app.config.from_prefixed_env("SIPAS")
@@ -21,6 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = url
     else:
         app.config.update(test_config)
+    if app.config["DEMO"]:
+        for name, value in demo_secrets().items():
+            app.config[name] = app.config[name] or value
+    elif not app.config["TESTING"]:
+        check_production(app.config)
     if str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
         # Served over HTTPS: cookies (session, device) never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -29,6 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis", "rediss")):
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = (
+            app.config["REDIS_TIMEOUTS"] | app.config["RATELIMIT_STORAGE_OPTIONS"]
+        )
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     from .admin import uploads
@@ -45,4 +63,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     http.init_app(app)
+    boundary.init_app(app)
     return app

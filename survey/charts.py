@@ -10,12 +10,33 @@ import io
 from collections.abc import Sequence
 from datetime import date
 
+import matplotlib
 from flask_babel import gettext
 from markupsafe import Markup
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
 
 from .i18n import local_number
 
 BLUE, RED, GREEN, GREY = "#0b4f8a", "#d6302f", "#1e8449", "#9aa5b1"
+
+
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "sipas",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "text.usetex": False,
+}
+# Set once when the module loads and never changed while serving: every thread reads
+# the same style, and nothing goes through pyplot's per-process figure registry.
+matplotlib.rcParams.update(STYLE)
+# Published charts never change: one rendering per publication and language.
+_published: dict[tuple, Markup] = {}
+PUBLISHED_CACHE_SIZE = 256
 
 
 def _numbers(values) -> list[float]:
@@ -23,29 +44,25 @@ def _numbers(values) -> list[float]:
     return [float("nan") if v is None else float(v) for v in values]
 
 
-def _figure(width: float, height: float):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "svg.fonttype": "none",
-            "font.family": "DejaVu Sans",
-            "font.size": 9,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "svg.hashsalt": "sipas",
-        }
-    )
-    return plt, *plt.subplots(figsize=(width, height))
+def plain(label) -> str:
+    """Return a label that matplotlib shows as it is: a "$" never starts mathematics."""
+    return str(label).replace("$", r"\$")
 
 
-def _svg(plt, fig, alt: str) -> Markup:
+def _plain_all(labels: Sequence) -> list[str]:
+    return [plain(label) for label in labels]
+
+
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure of its own (no pyplot, so no state shared between threads)."""
+    figure = Figure(figsize=(width, height))
+    FigureCanvasSVG(figure)
+    return figure, figure.add_subplot()
+
+
+def _svg(fig: Figure, alt: str) -> Markup:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode()
     return Markup(
         '<img class="chart" src="data:image/svg+xml;base64,{}" alt="{}">'
@@ -56,7 +73,7 @@ def progress_bars(
     labels: Sequence[str], valid: Sequence[int], targets: Sequence[int | None]
 ) -> Markup:
     """Horizontal bars: responses per unit, with the target as a tick."""
-    plt, fig, ax = _figure(5.5, 0.3 * len(labels) + 0.8)
+    fig, ax = _figure(5.5, 0.3 * len(labels) + 0.8)
     y = range(len(labels))
     ax.barh(y, valid, color=BLUE, height=0.6, label=gettext("Phiếu hợp lệ"))
     marks = [(i, t) for i, t in zip(y, targets, strict=True) if t]
@@ -71,20 +88,20 @@ def progress_bars(
             label=gettext("Chỉ tiêu"),
             zorder=3,
         )
-    ax.set_yticks(list(y), labels)
+    ax.set_yticks(list(y), _plain_all(labels))
     ax.invert_yaxis()
     ax.set_xlabel(gettext("Số phiếu"))
     ax.legend(loc="lower right", frameon=False)
-    return _svg(plt, fig, gettext("Số phiếu hợp lệ của từng đơn vị so với chỉ tiêu"))
+    return _svg(fig, gettext("Số phiếu hợp lệ của từng đơn vị so với chỉ tiêu"))
 
 
 def per_day(days: Sequence[date], counts: Sequence[int]) -> Markup:
     """Columns: valid responses per day."""
-    plt, fig, ax = _figure(5.5, 2.2)
+    fig, ax = _figure(5.5, 2.2)
     ax.bar(days, counts, color=BLUE, width=0.8)
     ax.set_ylabel(gettext("Phiếu / ngày"))
     fig.autofmt_xdate()
-    return _svg(plt, fig, gettext("Số phiếu hợp lệ theo ngày"))
+    return _svg(fig, gettext("Số phiếu hợp lệ theo ngày"))
 
 
 def unit_intervals(rows: Sequence[dict], reference: float | None) -> Markup:
@@ -100,6 +117,17 @@ def unit_intervals(rows: Sequence[dict], reference: float | None) -> Markup:
     )
 
 
+def published_intervals(
+    key: tuple, rows: Sequence[dict], reference: float | None
+) -> Markup:
+    """`unit_intervals` of a publication, drawn once per key (its hash and language)."""
+    if key not in _published:
+        if len(_published) >= PUBLISHED_CACHE_SIZE:
+            _published.pop(next(iter(_published)))
+        _published[key] = unit_intervals(rows, reference)
+    return _published[key]
+
+
 def caterpillar(
     labels: Sequence[str],
     estimate: Sequence[float],
@@ -110,7 +138,7 @@ def caterpillar(
 ) -> Markup:
     """Units sorted by index, each with its confidence interval; the province as a line."""
     estimate, low, high = _numbers(estimate), _numbers(low), _numbers(high)
-    plt, fig, ax = _figure(4.6, 0.3 * len(labels) + 1.0)
+    fig, ax = _figure(4.6, 0.3 * len(labels) + 1.0)
     y = list(range(len(labels)))
     colours = [BLUE if r else GREY for r in reliable]
     ax.hlines(y, low, high, colors=colours, linewidth=2.2)
@@ -126,20 +154,20 @@ def caterpillar(
             ),
         )
         ax.legend(loc="lower left", frameon=False)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, _plain_all(labels))
     ax.invert_yaxis()
     ax.set_xlabel(gettext("Chỉ số hài lòng (%), khoảng tin cậy"))
     finite_low = [v for v in low + estimate if v == v] or [0.0]
     finite_high = [v for v in high + estimate if v == v] or [100.0]
     ax.set_xlim(max(0, min(finite_low) - 5), min(100, max(finite_high) + 3))
-    return _svg(plt, fig, gettext("Chỉ số hài lòng của từng đơn vị với khoảng tin cậy"))
+    return _svg(fig, gettext("Chỉ số hài lòng của từng đơn vị với khoảng tin cậy"))
 
 
 def element_bars(
     labels: Sequence[str], unit: Sequence[float], province: Sequence[float]
 ) -> Markup:
     """Paired bars: a unit's element indices beside the province's."""
-    plt, fig, ax = _figure(5, 2.6)
+    fig, ax = _figure(5, 2.6)
     x = range(len(labels))
     ax.bar([i - 0.2 for i in x], unit, width=0.4, color=BLUE, label=gettext("Đơn vị"))
     ax.bar(
@@ -149,11 +177,11 @@ def element_bars(
         color=GREY,
         label=gettext("Toàn tỉnh"),
     )
-    ax.set_xticks(list(x), labels)
+    ax.set_xticks(list(x), _plain_all(labels))
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
     ax.legend(frameon=False, ncols=2, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    return _svg(plt, fig, gettext("Chỉ số theo yếu tố của đơn vị so với toàn tỉnh"))
+    return _svg(fig, gettext("Chỉ số theo yếu tố của đơn vị so với toàn tỉnh"))
 
 
 def trend(
@@ -171,7 +199,7 @@ def trend(
     """
     values, low, high = _numbers(values), _numbers(low), _numbers(high)
     versions = list(versions or [""] * len(periods))
-    plt, fig, ax = _figure(5.5, 2.2)
+    fig, ax = _figure(5.5, 2.2)
     x = list(range(len(periods)))
     starts = [i for i in x if i == 0 or versions[i] != versions[i - 1]]
     for start, end in zip(starts, [*starts[1:], len(x)], strict=True):
@@ -188,16 +216,16 @@ def trend(
         if start:
             ax.axvline(start - 0.5, color=RED, linestyle="--", linewidth=1)
             ax.annotate(
-                versions[start],
+                plain(versions[start]),
                 (start - 0.45, 1),
                 xycoords=("data", "axes fraction"),
                 va="top",
                 fontsize=7,
                 color=RED,
             )
-    ax.set_xticks(x, periods)
+    ax.set_xticks(x, _plain_all(periods))
     ax.set_ylabel(gettext("Chỉ số (%)"))
     alt = gettext("Xu hướng chỉ số qua các kỳ")
     if len(starts) > 1:
         alt += gettext("; chuỗi bị ngắt khi đổi bảng hỏi, không so sánh qua chỗ ngắt")
-    return _svg(plt, fig, alt)
+    return _svg(fig, alt)

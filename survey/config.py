@@ -1,6 +1,12 @@
-"""Configuration: defaults for the embedded demo, overridden by SIPAS_* environment variables."""
+"""Configuration: safe defaults, overridden by SIPAS_* environment variables.
 
+Outside tests and the demo the app refuses to start without its secrets: a default
+key in the source would let anyone forge a session cookie.
+"""
+
+import json
 import os
+import secrets
 from pathlib import Path
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -9,19 +15,23 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 class Config:
     """Defaults for one process on an embedded SQLite database.
 
-    Production sets at least ``SIPAS_SECRET_KEY``, ``SIPAS_INTEGRITY_SALT`` and
-    ``DATABASE_URL`` (PostgreSQL); ``SIPAS_RATELIMIT_STORAGE_URI`` points every
-    process at one Redis so that rate limits are shared.
+    Production sets at least ``SIPAS_SECRET_KEY``, ``SIPAS_INTEGRITY_SALT``,
+    ``SIPAS_PUBLIC_BASE_URL`` (checked by `check_production`) and ``DATABASE_URL``
+    (PostgreSQL); ``SIPAS_RATELIMIT_STORAGE_URI`` points every process at one Redis
+    so that rate limits are shared. ``SIPAS_DEMO=1`` (set by ``make run``) draws
+    random secrets once per instance instead.
     """
 
-    SECRET_KEY = "dev-only-change-me"
+    DEMO = False
+    SECRET_KEY = None
     # Salt of the hashes of networks and devices kept for integrity checks;
     # without it those hashes could be reversed by enumerating addresses.
-    INTEGRITY_SALT = "dev-only-salt"
+    INTEGRITY_SALT = None
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'sipas.sqlite'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     QUESTIONNAIRE_DIR = str(Path(__file__).resolve().parent.parent / "questionnaires")
-    # Base of the URLs printed on posters and QR codes; empty = the host of the request.
+    # Base of the URLs printed on posters and QR codes; required in production, the
+    # host of the request in the demo only.
     PUBLIC_BASE_URL = ""
     # Seconds a served survey form stays valid for submission (one working day).
     FORM_MAX_AGE = 12 * 3600
@@ -34,6 +44,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # Redis down: count per process in memory (with a logged warning) instead of
+    # refusing every submission; a blackholed Redis costs at most the timeouts.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {}
+    REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     # Per client network; a one-stop centre's Wi-Fi shares one address.
@@ -46,6 +61,7 @@ class Config:
     INVITATION_DAYS = 30
     LOGIN_RATE_LIMIT = "10 per minute"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_IDLE_TIMEOUT = 30 * 60  # a workspace left open on a shared computer
     PROXY_COUNT = (
         0  # reverse proxies in front of the app whose X-Forwarded-For to trust
     )
@@ -63,3 +79,58 @@ def database_url_from_env() -> str | None:
     if url and url.startswith(("postgres://", "postgresql://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "INTEGRITY_SALT", "PUBLIC_BASE_URL")
+MIN_SECRET_LENGTH = 16
+DEMO_SECRETS = INSTANCE_DIR / "demo-secrets.json"
+
+
+class UnsafeConfiguration(RuntimeError):
+    """The app would run with secrets anyone can read; the message says what to set."""
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run without a secret key, an integrity salt and a public base URL.
+
+    :raise UnsafeConfiguration: naming every missing or too short variable.
+    """
+    missing = [
+        f"SIPAS_{name}" for name in REQUIRED_IN_PRODUCTION if not config.get(name)
+    ]
+    short = [
+        f"SIPAS_{name}"
+        for name in ("SECRET_KEY", "INTEGRITY_SALT")
+        if config.get(name) and len(str(config[name])) < MIN_SECRET_LENGTH
+    ]
+    problems = []
+    if missing:
+        problems.append("not set: " + ", ".join(missing))
+    if short:
+        problems.append(
+            f"shorter than {MIN_SECRET_LENGTH} characters: " + ", ".join(short)
+        )
+    if problems:
+        raise UnsafeConfiguration(
+            "Refusing to start with an unsafe configuration ("
+            + "; ".join(problems)
+            + "). Set them in the environment, or SIPAS_DEMO=1 for a local demo."
+        )
+
+
+def demo_secrets(path: Path = DEMO_SECRETS) -> dict[str, str]:
+    """Return this instance's random demo secrets, drawn and stored (0600) the first time."""
+    if not path.exists():
+        values = {
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "INTEGRITY_SALT": secrets.token_urlsafe(32),
+        }
+        path.parent.mkdir(exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process drew them first
+            pass
+        else:
+            with os.fdopen(handle, "w") as out:
+                json.dump(values, out)
+    return json.loads(path.read_text())

@@ -2,7 +2,7 @@
 
 import gzip
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -17,8 +17,14 @@ COMPRESSIBLE = (
 )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def secure_headers(response: Response) -> Response:
     headers = response.headers
+    if str(current_app.config["PUBLIC_BASE_URL"]).startswith("https://"):
+        # Served over HTTPS: browsers must never come back over plain HTTP.
+        headers.setdefault("Strict-Transport-Security", HSTS)
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

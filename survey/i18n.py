@@ -17,6 +17,8 @@ from flask import (
 )
 from flask_babel import Babel, format_date, format_datetime, get_locale
 
+from .boundary import local_path
+
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 COOKIE = "lang"
@@ -63,14 +65,7 @@ def local_date(day) -> str:
 
 def safe_next(target: str | None) -> str:
     """Only go back to a local path (no open redirect)."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
-        return target
-    return "/"
+    return local_path(target) or "/"
 
 
 @bp.get("/lang/<code>")

@@ -167,6 +167,9 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Every session carries the version it was opened under; logging out or changing
+    # the password moves it on, so copies of older session cookies open nothing.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     unit: Mapped[Unit | None] = relationship()
 

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,7 +19,7 @@ from forms.public import response_form_class
 from . import integrity
 from .errors import error_page
 from .extensions import limiter
-from .services import responses, units
+from .services import health, responses, units
 from .services.questionnaires import definition_of
 
 bp = Blueprint("public", __name__)
@@ -37,9 +38,11 @@ def index():
 
 
 @bp.get("/healthz")
+@limiter.exempt
 def healthz():
-    """Answer a load balancer's health check."""
-    return "ok"
+    """Report the database and the rate-limit storage (503 when the database is down)."""
+    state, status = health.report()
+    return jsonify(state), status
 
 
 @bp.route("/s/<token>", methods=("GET", "POST"))

@@ -8,6 +8,7 @@ import analysis
 
 from . import charts
 from .extensions import db
+from .i18n import current_language
 from .models import SurveyPeriod
 from .services import publications
 from .services.questionnaires import definition_of
@@ -42,7 +43,9 @@ def publication(period_id: int):
             -(r["estimate"] or 0),
         ),
     )
-    chart = charts.unit_intervals(units, province["estimate"])
+    chart = charts.published_intervals(
+        (published.content_hash, current_language()), units, province["estimate"]
+    )
     return render_template(
         "results/publication.html",
         publication=published,

@@ -21,6 +21,8 @@ from typing import BinaryIO, NamedTuple
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .boundary import clean_cell
+
 ENCODINGS = ("utf-8", "cp1258")
 SEPARATORS = {",": _l("dấu phẩy"), ";": _l("dấu chấm phẩy"), "\t": _l("tab")}
 CHUNK = 1 << 20
@@ -347,7 +349,7 @@ def _csv_row(number, cells, index, last, width) -> Row | None:
             return None
         cells += [""] * (last + 1 - len(cells))
     extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
-    values = [cells[i].strip() for i in index]
+    values = [clean_cell(cells[i]) for i in index]
     return Row(number, values, extra) if any(values) or extra else None
 
 
@@ -409,7 +411,7 @@ def _cell_text(value) -> str:
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return unicodedata.normalize("NFC", str(value)).strip()
+    return clean_cell(str(value))
 
 
 # Values

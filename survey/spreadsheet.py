@@ -4,19 +4,23 @@ A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
 read by Excel and LibreOffice as a formula (a unit named ``=HYPERLINK(...)`` would
 become a live link in every download); such a cell gets a leading apostrophe, which
 spreadsheet programs read as "this is text". Numbers are left alone: a negative
-number stays a number.
+number stays a number. Control characters that XLSX cannot hold (a NUL stored before
+the input boundary existed) are dropped, so one old answer cannot break a download.
 """
 
+import re
 from collections.abc import Iterable
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralise(value):
     """Return a text value that starts like a formula with an apostrophe in front."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = UNWRITABLE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def neutralise_row(row: Iterable) -> list:

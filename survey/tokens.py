@@ -7,7 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from .boundary import MAX_ID
 
 
 def _mac(secret: str, message: str, length: int = 12) -> str:
@@ -26,9 +28,10 @@ def counter_id_from_token(token: str) -> int | None:
     if not head or len(mac) != 12 or len(head) > 8:
         return None
     try:
-        return int(head, 36)
+        counter_id = int(head, 36)
     except ValueError:
         return None
+    return counter_id if counter_id <= MAX_ID else None
 
 
 def token_matches(secret: str, token: str, counter_id: int, nonce: str) -> bool:
@@ -57,21 +60,37 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="submission-key")
 
 
-def issue_submission_key(secret: str, counter_id: int, period_id: int) -> str:
-    """Return a signed one-time key for one served form."""
-    payload = [secrets.token_urlsafe(16), counter_id, period_id]
+def issue_submission_key(
+    secret: str, counter_id: int, period_id: int, served_at: datetime | None = None
+) -> str:
+    """Return a signed one-time key for one served form, stamped with when it was served.
+
+    The stamp comes from the caller's clock (survey.clock), so a form's age is
+    measured on the same clock as its submission.
+    """
+    served_at = served_at or datetime.now(UTC)
+    payload = [secrets.token_urlsafe(16), counter_id, period_id, served_at.timestamp()]
     return _serializer(secret).dumps(payload)
 
 
-def read_submission_key(secret: str, key: str, max_age: int) -> SubmissionKey | None:
+def read_submission_key(
+    secret: str, key: str, max_age: int, now: datetime | None = None
+) -> SubmissionKey | None:
     """Return the key's content, or None if forged, malformed or older than max_age."""
     try:
-        payload, signed_at = _serializer(secret).loads(
-            key, max_age=max_age, return_timestamp=True
-        )
-    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        payload, signed_at = _serializer(secret).loads(key, return_timestamp=True)
+    except (BadSignature, ValueError, TypeError):
         return None
-    if not (isinstance(payload, list) and len(payload) == 3):
+    if not (isinstance(payload, list) and len(payload) in (3, 4)):
         return None
+    if len(payload) == 4:  # keys served before the stamp was added carry none
+        try:
+            signed_at = datetime.fromtimestamp(float(payload.pop()), UTC)
+        except (TypeError, ValueError, OverflowError):
+            return None
     nonce, counter_id, period_id = payload
-    return SubmissionKey(nonce, counter_id, period_id, signed_at.astimezone(UTC))
+    served_at = signed_at.astimezone(UTC)
+    age = ((now or datetime.now(UTC)) - served_at).total_seconds()
+    if age > max_age:
+        return None
+    return SubmissionKey(nonce, counter_id, period_id, served_at)

@@ -6,12 +6,13 @@ PostgreSQL tests skip when no server answers, except when SIPAS_REQUIRE_SERVICES
 
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from survey import create_app
+from survey import clock, create_app
 from survey.extensions import db
 from tests import seed as seed_data
 
@@ -31,6 +32,21 @@ def skip_or_fail(reason: str):
             f"{reason} (SIPAS_REQUIRE_SERVICES=1: required services must be present)"
         )
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clock_start():
+    """SIPAS_TEST_START=2026-03-01T16:59:50+00:00 runs the suite on a clock that starts
+    there and ticks (here: ten seconds before midnight in Vietnam), so that no test
+    depends on the hour it happens to run at.
+    """
+    start = os.environ.get("SIPAS_TEST_START")
+    if not start:
+        yield
+        return
+    offset = datetime.fromisoformat(start) - datetime.now(UTC)
+    with clock.travel(lambda: datetime.now(UTC) + offset):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,11 @@
 """A sampled citizen's path over HTTP: type the code, answer once, and every bad code."""
 
+import csv
+import io
 import ipaddress
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from survey import clock, invitation_codes
 from survey.extensions import db
 from survey.models import Invitation, SurveyPeriod, SurveyResponse
+from survey.services import invitations
 from tests.helpers import complete_answers, field_name, served_form
 from tests.sample_data import codes, drawn_period
 from tests.seed import PERIOD_ID
@@ -212,3 +215,19 @@ def test_guessing_limit_is_shared_by_processes_through_redis(make_app, redis_url
     assert guess(second.test_client(), 2, address).status_code == 404
     assert guess(first.test_client(), 3, address).status_code == 404
     assert guess(second.test_client(), 4, address).status_code == 429
+
+
+def test_links_csv_never_carries_a_live_formula():
+    slip = invitations.Slip(
+        code="ABCDEFGHJK0",
+        dossier="=HYPERLINK(1)",
+        unit="@Xã",
+        expires_on=date(2026, 12, 31),
+    )
+    text = "".join(
+        invitations.links_csv(iter([slip]), lambda code: f"https://x/i/{code}")
+    )
+    row = next(csv.reader(io.StringIO(text.lstrip("\ufeff").splitlines()[1])))
+    assert row[0] == "'=HYPERLINK(1)"
+    assert row[4] == "'@Xã"
+    assert row[2] == "https://x/i/ABCDEFGHJK0"

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 
 from forms.admin import TableUploadForm
 
-from .. import clock
 from ..auth import admin_only
 from ..services import register
 from . import bp
@@ -22,7 +21,6 @@ def register_summary():
         form=TableUploadForm(),
         columns=register.REGISTER_COLUMNS,
         fields=register.field_matcher().accepted,
-        local=clock.local,
     )
 
 

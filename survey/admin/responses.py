@@ -15,6 +15,8 @@ from ..services import accounts, periods, review, units
 from ..services.questionnaires import definition_of
 from . import bp
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
 
 def get_response(response_id: int) -> SurveyResponse:
     response = db.session.get(SurveyResponse, response_id) or abort(404)
@@ -26,9 +28,10 @@ def get_response(response_id: int) -> SurveyResponse:
 def response_list():
     """Browse a period's responses, newest first, filtered."""
     args = request.args
+    period_id = args.get("period_id", type=int)
     period = (
-        db.session.get(SurveyPeriod, args.get("period_id", type=int))
-        if args.get("period_id")
+        db.session.get(SurveyPeriod, period_id) or abort(404)
+        if period_id is not None
         else periods.latest_period()
     )
     if period is None:
@@ -65,10 +68,14 @@ def response_list():
 
 
 def _day(text: str | None) -> date | None:
+    """Read a day of the filter; one outside the years of any survey is a 400."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         abort(400)
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        abort(400)
+    return day
 
 
 @bp.get("/responses/<int:response_id>")

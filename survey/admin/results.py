@@ -13,6 +13,17 @@ from ..services import accounts, indices, plans, publications, units, weaknesses
 from . import bp
 from .periods import get_period
 
+SETTINGS = (
+    "weighting",
+    "ci",
+    "level",
+    "trim",
+    "channel",
+    "nonresponse",
+    "reference",
+    "adjustment",
+    "pool_periods",
+)
 # Orders of the per-unit table; units without a rank or estimate go last.
 SORT_KEYS = {
     "estimate": lambda r: -(r["estimate"] if r["estimate"] is not None else -1),
@@ -23,13 +34,18 @@ SORT_KEYS = {
 }
 
 
+def settings_args(args) -> dict[str, str]:
+    """Return the method settings of a query string, to carry them to another page."""
+    return {name: args[name] for name in SETTINGS if name in args}
+
+
 def settings_from(form: ResultsForm) -> indices.Settings:
     """Read method settings from the form (raking margins come as uploaded files)."""
     margins = tuple(
         f.read().decode("utf-8-sig") for f in request.files.getlist("margins") if f
     )
     margins = margins or tuple(request.form.getlist("margin_text"))
-    trim = float(form.trim.data.replace(",", ".")) if form.trim.data else None
+    trim = _trim(form.trim.data)
     return indices.Settings(
         weighting=form.weighting.data,
         ci=form.ci.data,
@@ -46,6 +62,19 @@ def settings_from(form: ResultsForm) -> indices.Settings:
 
 def allowed(unit: str, codes: set[str] | None) -> bool:
     return codes is None or unit in codes
+
+
+def _trim(text: str | None) -> float | None:
+    """Read the trimming multiple ("3" or "2,5"); blank means no trimming."""
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not 1 <= value <= 1000:  # also refuses NaN and infinities
+        raise ServiceError(_("Bội số cắt trọng số phải là một số từ 1 đến 1000."))
+    return value
 
 
 @bp.route("/periods/<int:period_id>/results", methods=("GET", "POST"))
@@ -117,8 +146,10 @@ def unit_results(period_id: int, unit_code: str):
     require_unit(unit.id)
     form = ResultsForm(request.args)
     try:
+        if not form.validate():
+            raise ServiceError(_("Thiết lập phương pháp không hợp lệ."))
         computed = indices.compute(period, settings_from(form))
-    except ServiceError as exc:
+    except (ServiceError, ValueError) as exc:
         flash(str(exc))
         return redirect(url_for("admin.period_results", period_id=period.id))
     table = computed.table
@@ -175,7 +206,7 @@ def unit_results(period_id: int, unit_code: str):
         weakness_error=weakness_error,
         previous=previous,
         comparison=comparison,
-        args=request.args,
+        args=settings_args(request.args),
         publication=publications.publication_of(period),
         plan=plans.find_plan(unit, period),
         plan_unit_id=unit.id,

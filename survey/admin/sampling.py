@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 
 from forms.admin import SamplePlanForm
 
-from .. import clock
 from ..auth import admin_only, roles_required
 from ..errors import ServiceError
 from ..models import Role
@@ -27,12 +26,6 @@ from .counters import inline_svg
 from .periods import get_period
 
 readers = roles_required(Role.ADMIN, Role.VIEWER)
-
-
-@bp.app_template_filter("local_time")
-def local_time(moment):
-    """An instant in Vietnam time, for display."""
-    return clock.local(moment)
 
 
 def plan_settings(form: SamplePlanForm) -> sampling.PlanSettings:

@@ -1,9 +1,11 @@
 """Accounts, roles and what each person may see."""
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
+from ..boundary import clean_text
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Role, Unit, User
@@ -12,6 +14,12 @@ from . import audit
 MIN_PASSWORD = 10
 # Checked against when the username is unknown, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def same_text(password: str) -> str:
+    """A password as the input boundary delivers it from a form (NFC, no controls), so
+    one set from the command line matches what the login page later sends."""
+    return clean_text(password, multiline=False)
 
 
 def create_user(
@@ -37,7 +45,7 @@ def create_user(
         raise ServiceError(f"The username {username} is taken.")
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(same_text(password)),
         role=role,
         unit=unit,
     )
@@ -61,12 +69,37 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None or not user.is_active:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password):
+    if not check_password_hash(user.password_hash, same_text(password)):
         return None
     user.last_login_at = clock.now()
     audit.record("user.login", user, by=user)
     db.session.commit()
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of a person (logout, password change): their cookies lapse."""
+    user.session_version += 1
+    audit.record("user.logout", user, by=user)
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    """Replace a person's password and end all their sessions.
+
+    :raise ServiceError: if the current password is wrong, the new one short or
+        not repeated identically.
+    """
+    if not check_password_hash(user.password_hash, same_text(current)):
+        raise ServiceError(_("Mật khẩu hiện tại không đúng."))
+    if len(new) < MIN_PASSWORD:
+        raise ServiceError(_("Mật khẩu mới cần ít nhất %(n)s ký tự.", n=MIN_PASSWORD))
+    if new != confirm:
+        raise ServiceError(_("Hai lần nhập mật khẩu mới không giống nhau."))
+    user.password_hash = generate_password_hash(same_text(new))
+    user.session_version += 1
+    audit.record("user.password", user, by=user)
+    db.session.commit()
 
 
 def visible_unit_ids(user: User) -> set[int] | None:

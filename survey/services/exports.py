@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from .. import clock
 from ..extensions import db
 from ..models import SurveyPeriod, SurveyResponse, Unit, User
+from ..spreadsheet import neutralise_row
 from . import audit
 from .questionnaires import definition_of
 
@@ -147,7 +148,7 @@ def _csv_chunks(columns: list[str], rows: Iterator[list]) -> Iterator[str]:
     while batch := list(islice(rows, CSV_BATCH)):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(batch)
+        writer.writerows(map(neutralise_row, batch))
         yield buffer.getvalue()
 
 
@@ -180,7 +181,7 @@ def _xlsx_chunks(columns: list[str], rows: Iterator[list]) -> Iterator[bytes]:
         # Excel has no time zones: the cell holds Vietnam local time.
         stamp = datetime.fromisoformat(row[SUBMITTED_AT])
         row[SUBMITTED_AT] = stamp.replace(tzinfo=None)
-        sheet.append(row)
+        sheet.append(neutralise_row(row))
         used += 1
     if sheet is None:
         workbook.create_sheet("responses-1").append(columns)

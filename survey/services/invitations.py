@@ -31,6 +31,7 @@ from ..models import (
     Unit,
     User,
 )
+from ..spreadsheet import neutralise_row
 from . import audit, periods
 from .questionnaires import definition_of
 from .responses import (
@@ -344,13 +345,15 @@ def links_csv(slips_: Iterator[Slip], link) -> Iterator[str]:
     writer.writerow(["dossier_code", "invitation_code", "link", "expires_on", "unit"])
     for slip in slips_:
         writer.writerow(
-            [
-                slip.dossier,
-                slip.display_code,
-                link(slip.code),
-                slip.expires_on.isoformat(),
-                slip.unit,
-            ]
+            neutralise_row(
+                [
+                    slip.dossier,
+                    slip.display_code,
+                    link(slip.code),
+                    slip.expires_on.isoformat(),
+                    slip.unit,
+                ]
+            )
         )
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()

@@ -22,6 +22,10 @@ class PeriodStateError(Conflict):
     """The period is not in a state that allows this."""
 
 
+# More responses than any unit could collect in a period (and within an integer).
+MAX_TARGET = 1_000_000
+
+
 def create_period(
     name: str,
     starts_on: date,
@@ -185,10 +189,12 @@ def targets(period: SurveyPeriod) -> dict[int, int]:
 def set_targets(period: SurveyPeriod, values: dict[int, int], *, by=None) -> None:
     """Replace the per-unit targets of a period (a unit with 0 has no target).
 
-    :raise ServiceError: for a negative target.
+    :raise ServiceError: for a negative or impossibly large target.
     """
     if any(v < 0 for v in values.values()):
         raise ServiceError("Chỉ tiêu không thể âm.")
+    if any(v > MAX_TARGET for v in values.values()):
+        raise ServiceError(f"Chỉ tiêu tối đa {MAX_TARGET:,} phiếu.".replace(",", "."))
     before = {str(k): v for k, v in targets(period).items()}
     db.session.execute(sa.delete(PeriodTarget).filter_by(period_id=period.id))
     rows = [

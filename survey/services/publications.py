@@ -12,6 +12,7 @@ import analysis
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Channel, PeriodStatus, Publication, SurveyPeriod, User
+from ..spreadsheet import neutralise
 from . import audit
 from .indices import Results, Settings, compute
 
@@ -294,7 +295,7 @@ def export_rows(publication: Publication) -> list[dict]:
 
 def export_table(rows: list[dict], fmt: str) -> bytes:
     """CSV (UTF-8 with BOM, for spreadsheet programs) or XLSX of published rows."""
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).map(neutralise)  # names and codes are never formulas
     if fmt == "csv":
         return frame.to_csv(index=False).encode("utf-8-sig")
     buffer = io.BytesIO()

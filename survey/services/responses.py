@@ -63,7 +63,7 @@ def collecting_period(counter, day: date | None = None) -> periods.PeriodRef | N
 def issue_key(counter: CounterLike, period: PeriodLike) -> str:
     """Return the signed one-time key that goes into a served form."""
     return tokens.issue_submission_key(
-        current_app.config["SECRET_KEY"], counter.id, period.id
+        current_app.config["SECRET_KEY"], counter.id, period.id, clock.now()
     )
 
 
@@ -114,7 +114,7 @@ def record_response(
     """
     config = current_app.config
     signed = tokens.read_submission_key(
-        config["SECRET_KEY"], key, config["FORM_MAX_AGE"]
+        config["SECRET_KEY"], key, config["FORM_MAX_AGE"], clock.now()
     )
     if signed is None or (signed.counter_id, signed.period_id) != (
         counter.id,

@@ -16,6 +16,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Counter, Unit, new_nonce
 from ..readers import TableError, open_table
+from ..spreadsheet import neutralise_row
 from . import audit, imports
 from .imports import ImportReport, Problem
 
@@ -29,6 +30,10 @@ UNIT_LEVELS = (
     "office",
 )
 UNIT_COLUMNS = ("code", "name", "level", "parent_code")
+
+
+# The columns of Unit: code String(32), name String(200).
+MAX_CODE, MAX_NAME = 32, 200
 
 
 def import_units(
@@ -363,7 +368,12 @@ def restructure(
     parent = old[0].parent
     new_units = []
     for code, name, level in new_rows:
-        if level not in UNIT_LEVELS or get_unit(code) is not None or not name:
+        if not code or len(code) > MAX_CODE or not name or len(name) > MAX_NAME:
+            raise ServiceError(
+                f"Đơn vị mới {code[:MAX_CODE]}…: mã cần 1–{MAX_CODE} ký tự, "
+                f"tên 1–{MAX_NAME} ký tự."
+            )
+        if level not in UNIT_LEVELS or get_unit(code) is not None:
             raise ServiceError(
                 f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ."
             )
@@ -393,14 +403,16 @@ def export_units_csv(visible: set[int] | None = None) -> str:
     writer.writerow([*UNIT_COLUMNS, "valid_from", "valid_to"])
     for unit, _depth in unit_tree(visible):
         writer.writerow(
-            [
-                unit.code,
-                unit.name,
-                unit.level,
-                unit.parent.code if unit.parent else "",
-                unit.valid_from or "",
-                unit.valid_to or "",
-            ]
+            neutralise_row(
+                [
+                    unit.code,
+                    unit.name,
+                    unit.level,
+                    unit.parent.code if unit.parent else "",
+                    unit.valid_from or "",
+                    unit.valid_to or "",
+                ]
+            )
         )
     return out.getvalue()
 

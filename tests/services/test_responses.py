@@ -1,12 +1,12 @@
 """Recording responses directly through the service: exactly once, never off the scale."""
 
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from survey import tokens
+from survey import clock, tokens
 from survey.extensions import db
 from survey.models import Counter, PeriodStatus, SurveyPeriod, SurveyResponse
 from survey.services import responses
@@ -77,7 +77,7 @@ def test_record_rejects_a_closed_period(counter_and_period):
         responses.record_response(counter, period, key, full_submission(), SIGNALS)
     period.status, period.ends_on = (
         PeriodStatus.OPEN.value,
-        date.today() - timedelta(days=1),
+        clock.today() - timedelta(days=1),
     )
     with pytest.raises(responses.PeriodNotOpen):
         responses.record_response(counter, period, key, full_submission(), SIGNALS)
@@ -149,3 +149,32 @@ def test_concurrent_retries_store_one_response(app, backend):
     if backend == "postgresql":
         assert len({o[0] for o in outcomes}) == 1
         assert len(outcomes) == 8
+
+
+def test_a_forms_age_is_measured_on_the_apps_clock(counter_and_period):
+    counter, period = counter_and_period
+    served = clock.now() - timedelta(hours=3)
+    with clock.travel(served):
+        key = responses.issue_key(counter, period)
+    response_id, created = responses.record_response(
+        counter, period, key, full_submission(), SIGNALS
+    )
+    assert created
+    stored_response = db.session.get(SurveyResponse, response_id)
+    assert abs((stored_response.form_served_at - served).total_seconds()) < 1
+    with clock.travel(served):
+        late = responses.issue_key(counter, period)
+    with (
+        clock.travel(served + timedelta(hours=13)),
+        pytest.raises(responses.InvalidSubmission),
+    ):
+        responses.record_response(counter, period, late, full_submission(), SIGNALS)
+
+
+def test_keys_served_before_the_stamp_still_work(app_ctx, counter_and_period):
+    counter, period = counter_and_period
+    old_style = tokens._serializer("test").dumps(["nonce", counter.id, period.id])
+    _, created = responses.record_response(
+        counter, period, old_style, full_submission(), SIGNALS
+    )
+    assert created
