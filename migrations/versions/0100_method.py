@@ -1,7 +1,7 @@
 """method: improvement plans (kế hoạch khắc phục), their items and comments
 
 Revision ID: 0100_method
-Revises: 0100_register
+Revises: 0100_harden
 Create Date: 2026-11-29 18:21:08.757657
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0100_method'
-down_revision = '0100_register'
+down_revision = '0100_harden'
 branch_labels = None
 depends_on = None
 
