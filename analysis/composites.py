@@ -1,8 +1,9 @@
-"""Composite indices: element and overall indices as means of criterion indices.
+"""Composite indices: element, area and overall indices as means of criterion indices.
 
-An element index is the mean of its criterion indices; the overall index is the mean
-of the element indices (``criteria_then_elements``, 2640/QĐ-BNV) or of all criterion
-indices (``items``), as the questionnaire version says
+An element index is the mean of its criterion indices; an area (the two fields of
+1001/QĐ-BNV) and the overall index are the means of their element indices
+(``criteria_then_elements``, 2640/QĐ-BNV) or of all their criterion indices
+(``items``, 1001/QĐ-BNV), as the questionnaire version says
 (:mod:`analysis.questionnaire`). A composite is a linear combination of ratios,
 :math:`\\hat\\theta_d = \\sum_k c_{dk} \\hat R_{dk}`, and its linearised score is
 the same combination of the criterion scores (Binder 1983). In a domain where a
@@ -17,27 +18,58 @@ surveys. *International Statistical Review* 51, 279-292.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .questionnaire import Structure
 
 
-def membership(structure: Structure) -> np.ndarray:
-    """Boolean ``(1 + E, K)``: criteria of the overall index, then of each element."""
-    criteria = structure.criteria
-    elements = [
-        [code in codes for code in criteria] for codes in structure.elements.values()
-    ]
-    return np.array([[True] * len(criteria), *elements])
+@dataclass(frozen=True)
+class Composites:
+    """How the composites of a questionnaire are built from its criteria.
+
+    The composites are the overall index and the areas ("tops", each a union of
+    elements), then the elements (each a set of criteria).
+    """
+
+    elements: np.ndarray  # (E, K) bool: criteria of each element
+    tops: np.ndarray  # (T, E) bool: elements of the overall index and of each area
+
+    @classmethod
+    def of(cls, structure: Structure) -> Composites:
+        criteria = structure.criteria
+        elements = np.array(
+            [[c in codes for c in criteria] for codes in structure.elements.values()]
+        )
+        names = list(structure.elements)
+        areas = [[e in codes for e in names] for codes in structure.areas.values()]
+        return cls(elements, np.array([[True] * len(names), *areas], dtype=bool))
+
+    @property
+    def ntop(self) -> int:
+        return len(self.tops)
+
+    @property
+    def element_of(self) -> np.ndarray:
+        """Element of each criterion, (K,)."""
+        return self.elements.argmax(axis=0)
+
+    def any_answer(self, answered: np.ndarray) -> np.ndarray:
+        """Rows with an answer to any criterion of each composite, (T + E, n)."""
+        elements = np.stack([answered[m].any(axis=0) for m in self.elements])
+        tops = [np.logical_or.reduce(elements[m]) for m in self.tops]
+        return np.concatenate([np.stack(tops), elements])
 
 
 def composite_coefficients(
     structure: Structure, answered: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coefficients ``c[d, j, k]`` of the composites: overall, then the elements.
+    """Coefficients ``c[d, j, k]`` of the composites: overall, areas, elements.
 
-    A composite is the mean of its parts (criteria, or elements for the overall index
-    under ``criteria_then_elements``) that have answers in the domain.
+    A composite is the mean of its parts that have answers in the domain: its
+    criteria for an element, and for the overall index and an area its criteria
+    under ``items`` or its elements under ``criteria_then_elements``.
 
     Parameters
     ----------
@@ -47,10 +79,12 @@ def composite_coefficients(
 
     Returns
     -------
-    coefficients : ndarray, shape (D, 1 + E, K)
-    parts_used, parts_total : ndarray, shape (D, 1 + E)
+    coefficients : ndarray, shape (D, T + E, K)
+    parts_used, parts_total : ndarray, shape (D, T + E)
     """
-    member = membership(structure)[1:].astype(float)  # (E, K)
+    layout = Composites.of(structure)
+    member = layout.elements.astype(float)  # (E, K)
+    tops = layout.tops.astype(float)  # (T, E)
     available = answered.astype(float)  # (D, K)
     used = available @ member.T  # (D, E)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -58,21 +92,20 @@ def composite_coefficients(
             used[:, :, None] > 0, available[:, None, :] * member / used[:, :, None], 0.0
         )
         if structure.aggregation == "items":
-            overall_used = available.sum(axis=1)
-            overall_parts = available
-            overall_total = member.shape[1]
+            top_member = tops @ member  # (T, K)
+            top_used = available @ top_member.T  # (D, T)
+            top_parts = available[:, None, :] * top_member  # (D, T, K)
+            top_total = top_member.sum(axis=1)
         else:
-            overall_used = (used > 0).sum(axis=1).astype(float)
-            overall_parts = element.sum(axis=1)
-            overall_total = member.shape[0]
-        overall = np.where(
-            overall_used[:, None] > 0, overall_parts / overall_used[:, None], 0.0
-        )
-    coefficients = np.concatenate([overall[:, None, :], element], axis=1)
-    parts_used = np.column_stack([overall_used, used])
+            top_used = (used > 0).astype(float) @ tops.T  # (D, T)
+            top_parts = np.einsum("te,dek->dtk", tops, element)
+            top_total = tops.sum(axis=1)
+        top = np.where(top_used[:, :, None] > 0, top_parts / top_used[:, :, None], 0.0)
+    coefficients = np.concatenate([top, element], axis=1)
+    parts_used = np.column_stack([top_used, used])
     parts_total = np.column_stack(
         [
-            np.full(len(used), overall_total),
+            np.broadcast_to(top_total, top_used.shape),
             np.broadcast_to(member.sum(axis=1), used.shape),
         ]
     )
@@ -80,18 +113,25 @@ def composite_coefficients(
 
 
 def composite_factors(
-    coefficients: np.ndarray, member: np.ndarray
+    coefficients: np.ndarray, layout: Composites
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per element and domain, the common coefficient of its criteria and the
-    element's weight in the overall index, both ``(E, D)``.
+    """Per element and domain, the common coefficient of its criteria, ``(E, D)``,
+    and each element's weight in the overall index and the areas, ``(T, E, D)``.
 
     Within an element all criteria with answers share one coefficient ``c_dk``; the
-    overall index's coefficients are the element's times a factor per domain.
+    coefficients of the overall index and of an area are the element's times a
+    factor per domain.
     """
-    parts = member[1:].astype(float)  # (E, K)
+    parts = layout.elements.astype(float)  # (E, K)
+    ntop = layout.ntop
     with np.errstate(divide="ignore", invalid="ignore"):
-        element_sum = np.einsum("dek,ek->de", coefficients[:, 1:, :], parts)
-        answered = (coefficients[:, 1:, :] > 0) @ np.ones(parts.shape[1])
+        element_sum = np.einsum("dek,ek->de", coefficients[:, ntop:, :], parts)
+        answered = (coefficients[:, ntop:, :] > 0) @ np.ones(parts.shape[1])
         scale = np.nan_to_num(element_sum / answered)
-        factor = np.nan_to_num((coefficients[:, 0, :] @ parts.T) / element_sum)
-    return np.ascontiguousarray(scale.T), np.ascontiguousarray(factor.T)
+        factor = np.nan_to_num(
+            np.einsum("dtk,ek->dte", coefficients[:, :ntop, :], parts)
+            / element_sum[:, None, :]
+        )
+    return np.ascontiguousarray(scale.T), np.ascontiguousarray(
+        factor.transpose(1, 2, 0)
+    )

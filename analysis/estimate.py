@@ -3,7 +3,7 @@
 A criterion index is the weighted share of respondents answering "satisfied" (4 or 5)
 among those who gave an opinion on that criterion, a ratio estimator
 :math:`\\hat R_{dk} = \\hat Y_{dk} / \\hat A_{dk}` for domain :math:`d` (a unit, a
-node of the unit tree, or the whole population "ALL"). Element and overall indices are
+node of the unit tree, or the whole population "ALL"). Element, area and overall indices are
 means of ratios, i.e. linear combinations :math:`\\hat\\theta = \\sum_k c_k \\hat R_k`
 (the aggregation rule of the questionnaire version).
 
@@ -327,7 +327,7 @@ def _notes(
     extreme = np.isin(result.estimate.ravel(), (0.0, 1.0))
     parts_name = np.full(nind, "criteria", dtype=object)
     if result.aggregation == "criteria_then_elements":
-        parts_name[0] = "elements"
+        parts_name[: 1 + result.n_areas] = "elements"
     parts_name = np.tile(parts_name, ndomains)
     rule = result.design.lonely_psu
     r = reliability

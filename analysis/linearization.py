@@ -35,8 +35,8 @@ import pandas as pd
 from scipy import sparse
 
 from .answers import answer_flags
-from .columns import OVERALL, UNIT
-from .composites import composite_coefficients, composite_factors, membership
+from .columns import UNIT
+from .composites import Composites, composite_coefficients, composite_factors
 from .design import Design, DesignError
 from .domains import Domains, domain_tree, to_domains
 from .grouping import bincount_rows, sum_matrix, sum_rows
@@ -57,7 +57,8 @@ class Linearization:
     domains : ndarray of str, shape (D,)
         Domain labels: ``"ALL"`` first (if included), then units and tree nodes.
     indicators : tuple of str, length J
-        Overall code, element codes, criterion codes.
+        Overall code, area codes (if the questionnaire has areas), element codes,
+        criterion codes.
     estimate, variance : ndarray, shape (D, J)
         Estimates on the 0-1 scale and their linearised variances.
     nobs : ndarray, shape (D, J)
@@ -87,9 +88,12 @@ class Linearization:
         Strata with a single sampled PSU that the domain touches.
     design : Design
     n_composites : int
-        Number of composite indicators (overall and elements), which come first.
+        Number of composite indicators (overall, areas and elements), which come
+        first.
     aggregation : str
         The questionnaire's aggregation rule.
+    n_areas : int
+        Number of areas (the composites after the overall index).
     score_psu, score_domain : ndarray of int, shape (U,), or None
         PSU and domain of each row of ``scores``.
     scores : ndarray, shape (U, J), or None
@@ -130,6 +134,7 @@ class Linearization:
     score_psu: np.ndarray | None = None
     score_domain: np.ndarray | None = None
     scores: np.ndarray | None = None
+    n_areas: int = 0
 
     def domain_index(self, labels: object) -> np.ndarray:
         """Positions of domain labels in :attr:`domains` (KeyError if unknown)."""
@@ -359,7 +364,7 @@ class _Linearizer:
         self.nleaves = domains.chain.shape[0]
         self.answered = answered  # (K, n)
         self.satisfied = satisfied
-        self.member = membership(structure)  # (1 + E, K)
+        self.layout = Composites.of(structure)
 
     # rows -> cells (PSU x unit) -> domains -------------------------------------------
 
@@ -411,8 +416,7 @@ class _Linearizer:
             np.concatenate([self.inverse_total, pad]).T
         )
         # respondents with an answer to at least one criterion of each composite
-        elements = [self.answered[m].any(axis=0) for m in self.member[1:]]
-        any_answer = np.stack([np.logical_or.reduce(elements), *elements])
+        any_answer = self.layout.any_answer(self.answered)
         self.comp_n = to_domains(sum_rows(row_leaf, any_answer, positive), chain, nd).T
         self.comp_pop = to_domains(sum_rows(row_leaf, any_answer, w), chain, nd).T
 
@@ -609,10 +613,13 @@ class _Linearizer:
         """
         chain, nd = self.domains.chain, self.ndomains
         leaf, w = self.domains.row_leaf, self.design.weights
-        element_of = self.member[1:].argmax(axis=0)  # (K,)
-        nelements = self.member.shape[0] - 1
+        layout = self.layout
+        element_of, ntop = layout.element_of, layout.ntop  # (K,)
+        nelements = len(layout.elements)
         criteria = np.arange(len(element_of))
-        own = coefficients[:, 1 + element_of, criteria]  # (D, K) element coefficients
+        own = coefficients[
+            :, ntop + element_of, criteria
+        ]  # (D, K) element coefficients
         slope = own * self.inverse_total
         ratio = self.ratio_or_zero
         # c_dk a_ik (y_ik - R_dk) / A_dk for answers none, 1-3, 4-5: (K, 3 D), and
@@ -624,17 +631,21 @@ class _Linearizer:
             len(criteria), -1
         )
         table = np.concatenate([table, np.zeros((len(criteria), 3))], axis=1)
-        # the overall index's coefficients are the element's times a factor per domain
-        member = self.member[1:].astype(float)
+        # the coefficients of the overall index and the areas are the element's times
+        # a factor per domain
+        member = layout.elements.astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            factor = (coefficients[:, 0, :] @ member.T) / (own @ member.T)
-        factor = np.concatenate([np.nan_to_num(factor), np.zeros((1, nelements))])
-        factor = np.ascontiguousarray(factor.T)  # (E, D + 1)
+            factor = (
+                np.einsum("dtk,ek->dte", coefficients[:, :ntop, :], member)
+                / (own @ member.T)[:, None, :]
+            )
+        factor = np.concatenate([np.nan_to_num(factor), np.zeros((1, ntop, nelements))])
+        factor = np.ascontiguousarray(factor.transpose(1, 2, 0))  # (T, E, D + 1)
         n = len(w)
-        x = np.empty((1 + nelements, n))  # overall, elements
+        x = np.empty((ntop + nelements, n))  # overall, areas, elements
         index = np.empty(n, dtype=np.intp)
         term = np.empty(n)
-        sums = np.zeros((1 + nelements, nd))
+        sums = np.zeros((ntop + nelements, nd))
         first = np.zeros(len(criteria), dtype=bool)  # first criterion of its element
         first[np.unique(element_of, return_index=True)[1]] = True
         for level in chain.T:  # tree levels, not units
@@ -644,15 +655,16 @@ class _Linearizer:
                 np.add(base, self.answered[k], out=index)
                 index += self.satisfied[k]
                 if first[k]:
-                    np.take(table[k], index, out=x[1 + element_of[k]])
+                    np.take(table[k], index, out=x[ntop + element_of[k]])
                 else:
                     np.take(table[k], index, out=term)
-                    x[1 + element_of[k]] += term
-            np.multiply(factor[0][domain], x[1], out=x[0])
-            for e in range(1, nelements):
-                x[0] += factor[e][domain] * x[1 + e]
+                    x[ntop + element_of[k]] += term
+            for t, in_top in enumerate(layout.tops):  # overall and areas
+                x[t] = 0.0
+                for e in np.flatnonzero(in_top):
+                    x[t] += factor[t, e][domain] * x[ntop + e]
             x *= x
-            leaf_sums = sum_rows(self.row_leaf, x, w)  # (1 + E, G)
+            leaf_sums = sum_rows(self.row_leaf, x, w)  # (T + E, G)
             valid = level >= 0
             sums += bincount_rows(level[valid], leaf_sums[:, valid], nd)
         return self.comp_pop * sums.T
@@ -667,15 +679,19 @@ class _Linearizer:
         leaf = self.domains.row_leaf
         if not all(_within_units(c, leaf) for c in calibrations):
             self._use_dense_blocks()
-        ncomp, ncrit = self.member.shape[0], self.member.shape[1]
+        layout = self.layout
+        ntop, nelements = layout.ntop, len(layout.elements)
+        ncomp, ncrit = ntop + nelements, layout.elements.shape[1]
         coefficients, parts_used, parts_total = composite_coefficients(
             self.structure, self.total_ans > 0
         )
         # An element's score is sum_k c_dk z_k with c_dk = 1 / (criteria answered in
         # d) for every criterion (z_k = 0 where k has no answers); the overall
-        # index's is sum_e factor_de z_e. So sum the criterion scores per element.
-        element_scale, overall_factor = composite_factors(coefficients, self.member)
-        element_of = self.member[1:].argmax(axis=0)
+        # index's and an area's are sum_e factor_tde z_e. So sum the criterion scores
+        # per element.
+        element_scale, top_factor = composite_factors(coefficients, layout)
+        element_of = layout.element_of
+        top_elements = [np.flatnonzero(in_top) for in_top in layout.tops]
         sums = np.zeros((ncomp + ncrit, self.ngroups))
         squares = np.zeros_like(sums)
         npairs = sum(block.size for block in self.blocks)
@@ -690,12 +706,14 @@ class _Linearizer:
             composite = np.zeros((ncomp, block.size))
             for k in range(ncrit):  # criteria, not units
                 z = self._scores(block, k)
-                composite[1 + element_of[k]] += z
+                composite[ntop + element_of[k]] += z
                 self._accumulate(block, ncomp + k, z, sums, squares, scores, pairs)
             d = block.domain
-            for e in range(ncomp - 1):
-                composite[1 + e] *= element_scale[e][d]
-                composite[0] += overall_factor[e][d] * composite[1 + e]
+            for e in range(nelements):
+                composite[ntop + e] *= element_scale[e][d]
+            for t, elements in enumerate(top_elements):  # overall and areas
+                for e in elements:
+                    composite[t] += top_factor[t, e][d] * composite[ntop + e]
             for j in range(ncomp):
                 self._accumulate(block, j, composite[j], sums, squares, scores, pairs)
             if from_scores:
@@ -731,7 +749,7 @@ class _Linearizer:
         structure = self.structure
         return Linearization(
             domains=self.domains.labels,
-            indicators=(OVERALL, *structure.elements, *structure.criteria),
+            indicators=(*structure.composites, *structure.criteria),
             estimate=estimate,
             variance=variance,
             nobs=np.concatenate([self.comp_n, self.crit_n], axis=1).astype(int),
@@ -749,6 +767,7 @@ class _Linearizer:
             design=self.design,
             n_composites=ncomp,
             aggregation=structure.aggregation,
+            n_areas=len(structure.areas),
             score_psu=np.concatenate([b.psu for b in self.blocks])
             if keep_scores
             else None,

@@ -11,6 +11,7 @@ BENCHMARKS = {
     "integrity": "bench.integrity_sim",
     "flags": "bench.flag_pass_scale",
     "calibration": "bench.calibration",
+    "weaknesses": "bench.weaknesses",
     "coverage": "bench.coverage",
     "sample": "bench.sample_scale",
     "register": "bench.register_import",

@@ -212,6 +212,29 @@ class ResultsForm(FlaskForm):
         _l("Loại thêm phiếu có cờ chưa xem xét thuộc các loại"),
         validators=[Optional()],
     )
+    # How a unit's weaknesses are found (services/weaknesses.py)
+    reference = SelectField(
+        _l("Điểm yếu: so với"),
+        choices=choices(
+            [("province", _l("Toàn tỉnh")), ("block", _l("Khối cùng loại đơn vị"))]
+        ),
+        default="province",
+    )
+    adjustment = SelectField(
+        _l("Điều chỉnh đa so sánh"),
+        choices=choices(
+            [
+                ("holm", _l("Holm (xác suất sai ít nhất một kết luận)")),
+                ("bh", _l("Benjamini–Hochberg (tỷ lệ kết luận sai)")),
+            ]
+        ),
+        default="holm",
+    )
+    pool_periods = SelectField(
+        _l("Đơn vị nhỏ: gộp số kỳ gần nhất"),
+        choices=choices([(str(k), str(k)) for k in range(1, 9)]),
+        default="1",
+    )
     channel = SelectField(
         _l("Kênh"),
         choices=choices(

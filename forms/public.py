@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 NO_OPINION = "0"
 REQUIRED = _l("Vui lòng chọn một câu trả lời.")
+ONE_CRITERION = _l("Vui lòng trả lời ít nhất một tiêu chí.")
 NOT_A_CHOICE = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
 TOO_LONG = _l("Tối đa %(max)d ký tự.")  # wtforms fills in %(max)d
 SYSTEM_FIELDS = frozenset({"csrf_token", "k"})
@@ -55,10 +56,13 @@ class ResponseForm(FlaskForm):
 
     k = HiddenField(validators=[InputRequired()])
     # Filled by response_form_class: field name -> questionnaire code, per kind, and the
-    # rule of every field.
+    # rule of every field. Where the version has no "no opinion" answer, criteria may be
+    # left blank, but not all of them (`criteria` names them).
     scale_items: dict[str, str] = {}
     other_items: dict[str, str] = {}
     rules: dict[str, Rule] = {}
+    criteria: tuple[str, ...] = ()
+    criteria_required: bool = True
 
     @staticmethod
     def field_name(code: str) -> str:
@@ -105,11 +109,28 @@ class ResponseForm(FlaskForm):
                     other[rule.code] = value
             elif value or rule.required:
                 return None
+        if not cls.criteria_required and not any(
+            cls.rules[name].code in scale for name in cls.criteria
+        ):
+            return None
         return scale, other.pop("field", None), other
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.criteria_required or not self.criteria:
+            return valid
+        if not any(self[name].data for name in self.criteria):
+            self[self.criteria[0]].errors.append(ONE_CRITERION)
+            return False
+        return valid
 
     def answers(self) -> tuple[dict[str, int], str | None, dict]:
         """Return (scale answers as ints, the procedure field, other answers)."""
-        scale = {code: int(self[name].data) for name, code in self.scale_items.items()}
+        scale = {
+            code: int(self[name].data)
+            for name, code in self.scale_items.items()
+            if self[name].data
+        }
         other = {
             code: self[name].data
             for name, code in self.other_items.items()
@@ -135,16 +156,17 @@ def response_form_class(
     fields: dict = {}
     scale_items, other_items, rules = {}, {}, {}
     criterion_choices = scale_choices(definition.scale, definition.no_opinion)
+    answer_all = definition.criteria_required
     for criterion in definition.criteria:
         name = ResponseForm.field_name(criterion.code)
         fields[name] = ChoiceField(
             criterion.text,
             choices=criterion_choices,
-            validators=[InputRequired(REQUIRED)],
+            validators=[InputRequired(REQUIRED) if answer_all else Optional()],
         )
         scale_items[name] = criterion.code
         rules[name] = Rule(
-            criterion.code, "scale", _values(criterion_choices), required=True
+            criterion.code, "scale", _values(criterion_choices), required=answer_all
         )
     for question in definition.questions:
         if question.code in without:
@@ -193,7 +215,13 @@ def response_form_class(
             required=question.required and question.kind == "single",
             max_length=question.max_length,
         )
-    fields |= {"scale_items": scale_items, "other_items": other_items, "rules": rules}
+    fields |= {
+        "scale_items": scale_items,
+        "other_items": other_items,
+        "rules": rules,
+        "criteria": tuple(ResponseForm.field_name(c.code) for c in definition.criteria),
+        "criteria_required": answer_all,
+    }
     return type("QuestionnaireForm", (ResponseForm,), fields)
 
 

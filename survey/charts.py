@@ -189,13 +189,43 @@ def trend(
     values: Sequence[float],
     low: Sequence[float],
     high: Sequence[float],
+    versions: Sequence[str] | None = None,
 ) -> Markup:
-    """A line over periods with its confidence band."""
+    """A line over periods with its confidence band, broken where the version changes.
+
+    Indices of two questionnaire versions are not comparable: each version's periods
+    get their own line and band, with a dashed mark and the new version's code at
+    the break, never a line joining them.
+    """
     values, low, high = _numbers(values), _numbers(low), _numbers(high)
+    versions = list(versions or [""] * len(periods))
     fig, ax = _figure(5.5, 2.2)
     x = list(range(len(periods)))
-    ax.fill_between(x, low, high, color=BLUE, alpha=0.15, linewidth=0)
-    ax.plot(x, values, color=BLUE, marker="o")
+    starts = [i for i in x if i == 0 or versions[i] != versions[i - 1]]
+    for start, end in zip(starts, [*starts[1:], len(x)], strict=True):
+        part = slice(start, end)
+        if end - start > 1:
+            ax.fill_between(
+                x[part], low[part], high[part], color=BLUE, alpha=0.15, linewidth=0
+            )
+        else:  # a version's first period: its interval as a bar
+            ax.vlines(
+                x[part], low[part], high[part], color=BLUE, alpha=0.3, linewidth=6
+            )
+        ax.plot(x[part], values[part], color=BLUE, marker="o")
+        if start:
+            ax.axvline(start - 0.5, color=RED, linestyle="--", linewidth=1)
+            ax.annotate(
+                plain(versions[start]),
+                (start - 0.45, 1),
+                xycoords=("data", "axes fraction"),
+                va="top",
+                fontsize=7,
+                color=RED,
+            )
     ax.set_xticks(x, _plain_all(periods))
     ax.set_ylabel(gettext("Chỉ số (%)"))
-    return _svg(fig, gettext("Xu hướng chỉ số qua các kỳ"))
+    alt = gettext("Xu hướng chỉ số qua các kỳ")
+    if len(starts) > 1:
+        alt += gettext("; chuỗi bị ngắt khi đổi bảng hỏi, không so sánh qua chỗ ngắt")
+    return _svg(fig, alt)

@@ -9,12 +9,12 @@ from flask.cli import with_appcontext
 from markupsafe import Markup
 
 from analysis import CI_METHODS
+from analysis.questionnaire import QuestionnaireError
 
 from . import clock
 from .errors import ServiceError
 from .extensions import db
 from .models import Counter, Role, SurveyPeriod
-from .questionnaires import QuestionnaireError
 from .services import (
     accounts,
     demo,

@@ -351,6 +351,108 @@ class FlagPass(db.Model):
     counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
+class PlanStatus(enum.StrEnum):
+    SUBMITTED = "submitted"  # written by the unit, with the Sở Nội vụ
+    RETURNED = "returned"  # sent back by the Sở Nội vụ with a comment, to revise
+
+
+class PlanState(enum.StrEnum):
+    """Where a plan stands, as the province's table shows it (derived, never stored)."""
+
+    NONE = "none"  # no plan yet
+    IN_PROGRESS = "in_progress"
+    OVERDUE = "overdue"  # an action not done after its deadline (Vietnam date)
+    RETURNED = "returned"
+    DONE = "done"  # every action done
+
+
+class ImprovementPlan(db.Model):
+    """A unit's improvement plan (kế hoạch khắc phục), opened from a published period."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    # The published period whose results the plan answers (its baseline).
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    status: Mapped[str] = mapped_column(
+        sa.String(12), default=PlanStatus.SUBMITTED.value
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    # The next published period, on which every target was measured (or why not).
+    evaluated_period_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("survey_period.id")
+    )
+    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    evaluation_note: Mapped[str | None] = mapped_column(sa.String(400))
+
+    unit: Mapped[Unit] = relationship()
+    period: Mapped[SurveyPeriod] = relationship(foreign_keys=[period_id])
+    evaluated_period: Mapped[SurveyPeriod | None] = relationship(
+        foreign_keys=[evaluated_period_id]
+    )
+    created_by: Mapped[User | None] = relationship()
+    items: Mapped[list["PlanItem"]] = relationship(
+        back_populates="plan", order_by="PlanItem.id", cascade="all, delete-orphan"
+    )
+    comments: Mapped[list["PlanComment"]] = relationship(
+        back_populates="plan", order_by="PlanComment.id"
+    )
+
+    __table_args__ = (sa.UniqueConstraint("unit_id", "period_id"),)
+
+    @property
+    def state(self) -> PlanState:
+        if self.status == PlanStatus.RETURNED:
+            return PlanState.RETURNED
+        if self.items and all(item.done_on for item in self.items):
+            return PlanState.DONE
+        if any(item.is_overdue for item in self.items):
+            return PlanState.OVERDUE
+        return PlanState.IN_PROGRESS
+
+
+class PlanItem(db.Model):
+    """One criterion of a plan: causes, actions, who, by when, and the target."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("improvement_plan.id"), index=True
+    )
+    criterion: Mapped[str] = mapped_column(sa.String(16))
+    cause: Mapped[str] = mapped_column(sa.Text)
+    actions: Mapped[str] = mapped_column(sa.Text)
+    responsible: Mapped[str] = mapped_column(sa.String(200))
+    deadline: Mapped[date]
+    baseline: Mapped[float]  # the published index of the criterion, %
+    target: Mapped[float]  # %
+    done_on: Mapped[date | None]
+    # Measured on the next publication (analysis.targets.EFFECT_COLUMNS).
+    effect: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    plan: Mapped[ImprovementPlan] = relationship(back_populates="items")
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_on is None and self.deadline < clock.today()
+
+
+class PlanComment(db.Model):
+    """A remark on a plan by the Sở Nội vụ or the unit; a return carries its reason."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("improvement_plan.id"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=clock.now)
+    kind: Mapped[str] = mapped_column(sa.String(12), default="comment")  # or "return"
+    text: Mapped[str] = mapped_column(sa.Text)
+
+    plan: Mapped[ImprovementPlan] = relationship(back_populates="comments")
+    user: Mapped[User | None] = relationship()
+
+
 class SampleDesign(enum.StrEnum):
     SRSWOR = "srswor"  # fixed size per stratum, without replacement: a closed register
     POISSON = "poisson"  # a rate per stratum: each dossier drawn as its import arrives

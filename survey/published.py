@@ -12,6 +12,7 @@ from .i18n import current_language
 from .integrity import LABELS
 from .models import SurveyPeriod
 from .services import publications
+from .services.questionnaires import definition_of
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -58,6 +59,7 @@ def publication(period_id: int):
         province=province,
         chart=chart,
         settings=published.settings,
+        definition=definition_of(published.period.questionnaire),
         beside=publications.side_by_side(published.summary),
         counter_only=publications.counter_only(
             {"results": overall, "summary": published.summary}

@@ -4,8 +4,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from analysis.questionnaire import load_file
 from survey import tokens
-from survey.questionnaires import load_file
 from tests.seed import COUNTER_NONCE
 
 DEFINITION, _ = load_file(

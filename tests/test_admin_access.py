@@ -5,17 +5,19 @@ page, counter, response, export or chart and for admin-only actions; a viewer ca
 change anything.
 """
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 from flask import url_for
 
 from survey import create_app
 from survey.extensions import db
-from survey.models import Unit
+from survey.models import ImprovementPlan, PlanItem, Unit
 from tests.helpers import complete_answers, counter_path, logged_in, served_form
 from tests.seed import OTHER_COUNTER_ID, PERIOD_ID
 
-SCOPED = {"unit_id", "counter_id", "response_id", "unit_code"}
+SCOPED = {"unit_id", "counter_id", "response_id", "unit_code", "plan_id"}
 
 
 def admin_routes():
@@ -37,12 +39,28 @@ def other_unit_urls(app):
     client.post(path, data=complete_answers() | served_form(client, path))
     with app.app_context():
         unit = db.session.scalar(sa.select(Unit).filter_by(code="X-HB"))
+        plan = ImprovementPlan(unit=unit, period_id=PERIOD_ID)
+        plan.items = [
+            PlanItem(
+                criterion="2.5",
+                cause="-",
+                actions="-",
+                responsible="-",
+                deadline=date(2030, 1, 1),
+                baseline=40.0,
+                target=50.0,
+            )
+        ]
+        db.session.add(plan)
+        db.session.commit()
         values = {
             "unit_id": unit.id,
             "counter_id": OTHER_COUNTER_ID,
             "response_id": 1,
             "period_id": PERIOD_ID,
             "unit_code": "X-HB",
+            "plan_id": plan.id,
+            "item_id": plan.items[0].id,
             "action": None,
             "fmt": "csv",
             "group_id": 1,
@@ -99,4 +117,8 @@ def test_every_admin_route_is_covered():
         "admin.period_results",
         "admin.period_publish",
         "admin.audit_list",
+        "admin.plan_list",
+        "admin.plan_detail",
+        "admin.plan_create",
+        "admin.plan_return",
     } <= endpoints

@@ -2,8 +2,16 @@
 
 import sqlalchemy as sa
 
+from analysis.targets import EFFECTS
 from survey.extensions import db
-from survey.models import Counter, SurveyPeriod, SurveyResponse, Unit
+from survey.models import (
+    Counter,
+    ImprovementPlan,
+    PlanState,
+    SurveyPeriod,
+    SurveyResponse,
+    Unit,
+)
 from survey.services import publications
 
 
@@ -26,10 +34,20 @@ def test_seed_demo_creates_a_working_province_once(app, runner):
             .where(SurveyPeriod.id != 1)
             .order_by(SurveyPeriod.id)
         ).all()
-        assert [p.status for p in periods] == ["closed", "open"]
-        previous, period = periods
-        assert publications.publication_of(previous) is not None
-        assert publications.verify(publications.publication_of(previous))
+        assert [p.status for p in periods] == ["closed", "closed", "open"]
+        *published, period = periods
+        for earlier in published:
+            assert publications.verify(publications.publication_of(earlier))
+        # the loop a newcomer should see: a plan from the first quarter, measured by
+        # the second, and this quarter on the 1001/QĐ-BNV counter questionnaire
+        (plan,) = db.session.scalars(sa.select(ImprovementPlan)).all()
+        assert (plan.unit.code, plan.period_id) == ("STP", published[0].id)
+        assert plan.evaluated_period_id == published[1].id
+        verdicts = {i.criterion: i.effect["verdict"] for i in plan.items}
+        assert verdicts["2.5"] == "improved"  # the rest depends on the sample size
+        assert set(verdicts.values()) <= set(EFFECTS)
+        assert plan.state == PlanState.OVERDUE
+        assert period.questionnaire.code == "sipas-1001-dv"
         count = db.session.scalar(
             sa.select(sa.func.count(SurveyResponse.id)).filter_by(
                 period_id=period.id, channel="counter"

@@ -5,12 +5,14 @@ import random
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from analysis.questionnaire import load_questionnaire
 from forms.public import response_form_class
 from survey import create_app
 from tests.helpers import DEFINITION, complete_answers, field_name
 
 FORM = response_form_class(DEFINITION)
-NAMES = list(FORM.rules)
+# 1001/QĐ-BNV: no "no opinion", criteria may be blank but not all of them
+FORM_1001 = response_form_class(load_questionnaire("sipas-1001-dv"))
 ODD_VALUES = [
     "",
     " ",
@@ -29,13 +31,32 @@ ODD_VALUES = [
 ]
 
 
-def mutations(count: int, seed: int = 11):
+def complete_sheet(form) -> dict:
+    """Every scale item answered 4, the field and the first option of other questions."""
+    if form is FORM:
+        return complete_answers()
+    data = {}
+    for name, rule in form.rules.items():
+        if rule.kind == "scale":
+            data[name] = "4"
+        elif rule.kind in ("single", "multi"):
+            data[name] = sorted(rule.allowed)[0]
+    return data
+
+
+def mutations(form, count: int, seed: int = 11):
     """Complete answer sheets with a few fields removed, repeated or replaced by odd values."""
     rng = random.Random(seed)
+    names = list(form.rules)
+    criteria = list(form.criteria)
     for _ in range(count):
-        data = MultiDict(complete_answers() | {"k": "key"})
+        data = MultiDict(complete_sheet(form) | {"k": "key"})
+        if not form.criteria_required and rng.random() < 0.3:
+            blank = rng.randrange(len(criteria) - 1, len(criteria) + 1)
+            for name in rng.sample(criteria, blank):
+                data.poplist(name)
         for _ in range(rng.randrange(0, 4)):
-            name = rng.choice(NAMES + ["k"])
+            name = rng.choice(names + ["k"])
             action = rng.randrange(3)
             if action == 0:
                 data.poplist(name)
@@ -59,13 +80,14 @@ def bare_app():
     )
 
 
-def test_fast_path_agrees_with_the_bound_form(bare_app):
+@pytest.mark.parametrize("form_class", [FORM, FORM_1001], ids=["2640", "1001-dv"])
+def test_fast_path_agrees_with_the_bound_form(bare_app, form_class):
     taken = refused = 0
-    for data in mutations(1500):
+    for data in mutations(form_class, 1500):
         with bare_app.test_request_context(method="POST", data=data):
-            form = FORM()
+            form = form_class()
             valid = form.validate()
-            fast = FORM.parse(data)
+            fast = form_class.parse(data)
         if fast is None:
             refused += 1
             continue

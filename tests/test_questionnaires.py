@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from analysis.questionnaire import QuestionnaireError, load_file, parse_questionnaire
 from survey.extensions import db
 from survey.models import Questionnaire
-from survey.questionnaires import QuestionnaireError, load_file, parse_questionnaire
 from survey.services.questionnaires import QuestionnaireFrozen, sync_questionnaires
 from tests.helpers import complete_answers, counter_path, served_form
 from tests.seed import OPEN_COUNTER_ID

@@ -1,7 +1,7 @@
 """integrity: flags and their groups, review decisions, flag passes, opening hours, declared repeats
 
 Revision ID: 0100_integrity
-Revises: 0100_harden
+Revises: 0100_method
 Create Date: 2026-11-29 18:12:14.035683
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0100_integrity'
-down_revision = '0100_harden'
+down_revision = '0100_method'
 branch_labels = None
 depends_on = None
 

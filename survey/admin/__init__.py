@@ -23,6 +23,7 @@ from . import (  # noqa: E402,F401
     exports,
     flags,
     periods,
+    plans,
     register,
     responses,
     results,

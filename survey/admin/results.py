@@ -10,11 +10,21 @@ from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..integrity import LABELS
-from ..services import accounts, indices, publications
+from ..services import accounts, indices, plans, publications, units, weaknesses
 from . import bp
 from .periods import get_period
 
-SETTINGS = ("weighting", "ci", "level", "trim")
+SETTINGS = (
+    "weighting",
+    "ci",
+    "level",
+    "trim",
+    "channel",
+    "nonresponse",
+    "reference",
+    "adjustment",
+    "pool_periods",
+)
 # Orders of the per-unit table; units without a rank or estimate go last.
 SORT_KEYS = {
     "estimate": lambda r: -(r["estimate"] if r["estimate"] is not None else -1),
@@ -53,6 +63,9 @@ def settings_from(form: ResultsForm) -> indices.Settings:
         exclude_flags=tuple(form.exclude_flags.data or ()),
         channel=form.channel.data,
         nonresponse=form.nonresponse.data,
+        reference=form.reference.data,
+        adjustment=form.adjustment.data,
+        pool_periods=int(form.pool_periods.data),
     )
 
 
@@ -139,7 +152,8 @@ def period_results(period_id: int):
 def unit_results(period_id: int, unit_code: str):
     """Drill down into one unit: criteria and elements against the province, the trend."""
     period = get_period(period_id)
-    require_unit(accounts.unit_id_of(unit_code))
+    unit = units.get_unit(unit_code) or abort(404)
+    require_unit(unit.id)
     form = results_form(request.args)
     try:
         if not form.validate():
@@ -161,20 +175,30 @@ def unit_results(period_id: int, unit_code: str):
         [by_indicator.loc[e, "estimate"] for e in elements],
         [province.loc[e, "estimate"] for e in elements],
     )
-    previous = indices.versus_previous(computed)
+    comparison = indices.versus_previous(computed)
+    previous = comparison.table
     previous = (
         previous[previous["unit"] == unit_code].set_index("indicator")
         if len(previous)
         else previous
     )
+    try:
+        found = weaknesses.unit_weaknesses(computed, unit_code, comparison)
+    except ServiceError as exc:
+        found, weakness_error = None, str(exc)
+    else:
+        weakness_error = None
     overall = by_indicator.loc[analysis.OVERALL]
-    points = publications.published_trend(unit_code, period) + [(period.name, overall)]
+    points = publications.published_trend(unit_code, period) + [
+        (period.name, period.questionnaire.code, overall)
+    ]
     trend = (
         charts.trend(
-            [name for name, _ in points],
-            [row["estimate"] for _, row in points],
-            [row["ci_low"] for _, row in points],
-            [row["ci_high"] for _, row in points],
+            [name for name, _, _ in points],
+            [row["estimate"] for *_, row in points],
+            [row["ci_low"] for *_, row in points],
+            [row["ci_high"] for *_, row in points],
+            versions=[code for _, code, _ in points],
         )
         if len(points) > 1
         else None
@@ -188,9 +212,14 @@ def unit_results(period_id: int, unit_code: str):
         province=province,
         definition=definition,
         chart=chart,
-        weakest=indices.weakest_criteria(computed, unit_code),
+        weaknesses=found,
+        weakness_error=weakness_error,
         previous=previous,
+        comparison=comparison,
         args=settings_args(request.args),
+        publication=publications.publication_of(period),
+        plan=plans.find_plan(unit, period),
+        plan_unit_id=unit.id,
     )
 
 

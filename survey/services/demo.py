@@ -21,7 +21,16 @@ from ..models import (
     Unit,
     User,
 )
-from . import accounts, indices, invitations, periods, publications, sampling, units
+from . import (
+    accounts,
+    indices,
+    invitations,
+    periods,
+    plans,
+    publications,
+    sampling,
+    units,
+)
 from .questionnaires import definition_of, get_questionnaire, sync_questionnaires
 
 DEMO_UNITS = """code,name,level,parent_code
@@ -47,8 +56,12 @@ DEMO_USERS = (
 def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
     """Create the demo province once and return its open period (idempotent).
 
-    The province gets units, counters, demo accounts, a dossier register, last quarter
-    closed and published, and this quarter open with synthetic responses.
+    The province gets units, counters, demo accounts and a dossier register. Two
+    quarters ago and last quarter ran the 2640/QĐ-BNV questionnaire and are published;
+    Sở Tư pháp opened an improvement plan from the first, whose targets the second
+    measured. This quarter is open on the 1001/QĐ-BNV counter questionnaire, at the
+    counters and through sampled invitations, so the unit pages show the break in the
+    series.
     """
     sync_questionnaires()
     existing = db.session.scalar(
@@ -67,27 +80,26 @@ def seed_demo(responses: int = 400, seed: int = 2026) -> SurveyPeriod:
         if username not in taken:
             unit = units.get_unit(unit_code) if unit_code else None
             accounts.create_user(username, password, role, unit)
-    questionnaire = get_questionnaire("sipas-2640")
+    old, new = get_questionnaire("sipas-2640"), get_questionnaire("sipas-1001-dv")
     this_quarter = quarter_start(clock.today())
     last_quarter = quarter_start(this_quarter - timedelta(days=1))
+    first_quarter = quarter_start(last_quarter - timedelta(days=1))
     if responses:
-        previous = periods.create_period(
-            demo_period_name(last_quarter),
-            last_quarter,
-            this_quarter - timedelta(days=1),
-            questionnaire,
+        stp = units.get_unit("STP")
+        # Sở Tư pháp was weak on the time to a result and on feedback two quarters ago
+        weak = {(stp.id, code): shift for code, shift in BEFORE.items()}
+        baseline = published_quarter(
+            old, first_quarter, last_quarter, responses, rng, -0.2, weak
         )
-        periods.open_period(previous)
-        add_dossiers(last_quarter, this_quarter - timedelta(days=1), 6 * responses, rng)
-        add_synthetic_responses(previous, responses, rng, improvement=-0.15)
-        periods.close_period(previous)
-        admin = db.session.scalar(sa.select(User).filter_by(role=Role.ADMIN).limit(1))
-        publications.publish(previous, indices.Settings(weighting="volume"), by=admin)
+        demo_plan(baseline, stp, last_quarter)
+        # ... acted on it, and last quarter measured the targets when it was published
+        better = {(stp.id, code): shift for code, shift in AFTER.items()}
+        published_quarter(old, last_quarter, this_quarter, responses, rng, -0.2, better)
     period = periods.create_period(
         demo_period_name(),
         this_quarter,
         quarter_start(this_quarter + timedelta(days=95)) - timedelta(days=1),
-        questionnaire,
+        new,
         (Channel.COUNTER, Channel.SAMPLE),
     )
     periods.open_period(period)
@@ -128,6 +140,79 @@ def add_stuffed_phone(period: SurveyPeriod) -> None:
         for n in range(8)
     )
     db.session.commit()
+
+
+#: The criteria of the demo plan (2.5 time to a result, 5.4 notice of the outcome of
+#: feedback, 3.4 guidance), how Sở Tư pháp stood on them before and after (the first
+#: fixed, the second not, the third too close to call), and what was written.
+PLANNED = ("2.5", "5.4", "3.4")
+BEFORE = {"2.5": -1.0, "5.4": -1.0, "3.4": -0.3}  # latent shifts two quarters ago
+AFTER = {"2.5": 0.0, "5.4": -1.0, "3.4": -0.3}  # and last quarter
+DEMO_ITEMS = {
+    "2.5": (
+        "Hồ sơ đất đai chờ ý kiến liên ngành quá lâu; chưa theo dõi hạn từng hồ sơ.",
+        "Lập sổ theo dõi hạn; nhắc việc tự động 3 ngày trước hạn; họp liên ngành hằng tuần.",
+        "Phó Giám đốc phụ trách hành chính",
+    ),
+    "5.4": (
+        "Chưa có quy trình báo lại kết quả xử lý phản ánh cho người dân.",
+        "Gửi kết quả qua SMS/Zalo trong 5 ngày làm việc; công khai trên cổng thông tin.",
+        "Chánh Văn phòng Sở",
+    ),
+    "3.4": (
+        "Công chức mới chưa được hướng dẫn nghiệp vụ đầy đủ.",
+        "Tập huấn kỹ năng hướng dẫn hồ sơ; bảng hướng dẫn mẫu tại quầy.",
+        "Trưởng bộ phận Một cửa",
+    ),
+}
+
+
+def published_quarter(
+    questionnaire, first: date, after: date, responses: int, rng, level: float, shifts
+) -> SurveyPeriod:
+    """A quarter that ran, closed, and was published at the start of the next one."""
+    period = periods.create_period(
+        demo_period_name(first), first, after - timedelta(days=1), questionnaire
+    )
+    periods.open_period(period)
+    add_dossiers(first, after - timedelta(days=1), 6 * responses, rng)
+    add_synthetic_responses(period, responses, rng, level, shifts)
+    add_synthetic_responses(period, responses // 3, rng, level, shifts, unit_code="STP")
+    periods.close_period(period)
+    admin = db.session.scalar(sa.select(User).filter_by(role=Role.ADMIN).limit(1))
+    with clock.travel(clock.day_start(after) + timedelta(hours=3)):
+        publications.publish(period, indices.Settings(weighting="volume"), by=admin)
+    return period
+
+
+def demo_plan(baseline: SurveyPeriod, unit: Unit, quarter: date):
+    """Sở Tư pháp's plan from a published quarter, mostly carried out in the next."""
+    head = db.session.scalar(sa.select(User).filter_by(username="stp"))
+    with clock.travel(
+        clock.day_start(quarter + timedelta(days=6)) + timedelta(hours=3)
+    ):
+        draft = plans.plan_draft(baseline, unit)
+        items = []
+        for code in PLANNED:
+            cause, actions, responsible = DEMO_ITEMS[code]
+            row = draft.criterion(code)
+            items.append(
+                plans.ItemInput(
+                    criterion=code,
+                    cause=cause,
+                    actions=actions,
+                    responsible=responsible,
+                    deadline=quarter + timedelta(days=60),
+                    target=row["suggested_target"],
+                )
+            )
+        plan = plans.create_plan(baseline, unit, items, by=head)
+    with clock.travel(
+        clock.day_start(quarter + timedelta(days=45)) + timedelta(hours=3)
+    ):
+        for item in plan.items[:2]:  # the third action is still open: overdue now
+            plans.set_item_done(item, True, by=head)
+    return plan
 
 
 def add_sample(period: SurveyPeriod, rng: random.Random, answered: float = 0.55):
@@ -204,15 +289,21 @@ def _unit_levels(improvement: float = 0.0) -> dict[int, float]:
     return {u: levels.uniform(-0.8, 0.9) + improvement for u in sorted(counters)}
 
 
-def _synthetic_scale(definition, rng: random.Random, level: float) -> dict[str, int]:
-    """Answers around a latent level: E5 is weaker and often unanswered."""
+def _synthetic_scale(
+    definition, rng: random.Random, level: float, lifts: dict[str, float] | None = None
+) -> dict[str, int]:
+    """Answers around a latent level: the last element (feedback handling) is weaker
+    and often unanswered; `lifts` moves criteria up or down."""
+    lifts = lifts or {}
     scale = {"overall": _likert(rng, level)}
+    weakest = definition.elements[-1]
     for element in definition.elements:
-        shift = -0.6 if element.code == "E5" else 0.0
+        shift = -0.6 if element is weakest else 0.0
         for criterion in element.criteria:
-            unanswered = element.code == "E5" and rng.random() < 0.25
+            unanswered = element is weakest and rng.random() < 0.25
+            lift = lifts.get(criterion.code, 0.0)
             scale[criterion.code] = (
-                NO_OPINION if unanswered else _likert(rng, level + shift)
+                NO_OPINION if unanswered else _likert(rng, level + shift + lift)
             )
     return scale
 
@@ -259,20 +350,34 @@ def demo_period_name(day: date | None = None) -> str:
 
 
 def add_synthetic_responses(
-    period: SurveyPeriod, count: int, rng: random.Random, improvement: float = 0.0
+    period: SurveyPeriod,
+    count: int,
+    rng: random.Random,
+    improvement: float = 0.0,
+    shifts: dict[tuple[int, str], float] | None = None,
+    unit_code: str | None = None,
 ) -> None:
-    """Add responses with a realistic spread: units differ, E5 is weaker and often unanswered."""
+    """Add counter responses with a realistic spread: units differ, the last element is
+    weaker and often unanswered; `shifts` moves (unit id, criterion) up or down,
+    `unit_code` keeps the responses to one unit's counters."""
     definition = definition_of(period.questionnaire)
-    counters = list(db.session.scalars(sa.select(Counter)))
+    query = sa.select(Counter).order_by(Counter.id)
+    if unit_code is not None:
+        query = query.join(Unit).where(Unit.code == unit_code)
+    counters = list(db.session.scalars(query))
     unit_level = _unit_levels(improvement)
-    fields = [o.code for o in definition.question("field").options]
+    lifts: dict[int, dict[str, float]] = {}
+    for (unit_id, code), shift in (shifts or {}).items():
+        lifts.setdefault(unit_id, {})[code] = shift
+    asked = definition.question("field")  # the household form has no field question
+    fields = [o.code for o in asked.options] if asked else [None]
     last = min(period.ends_on, clock.today())
     span = (last - period.starts_on).days
     rows = []
     for _ in range(count):
         counter = rng.choice(counters)
         level = unit_level[counter.unit_id] + rng.gauss(0, 0.7)
-        scale = _synthetic_scale(definition, rng, level)
+        scale = _synthetic_scale(definition, rng, level, lifts.get(counter.unit_id))
         day = last - timedelta(days=rng.randrange(0, min(span, 45) + 1))
         # Opening hours in Vietnam, stored in UTC like every timestamp (SQLite keeps no zone).
         served = datetime.combine(day, time(7, 30), clock.VIETNAM).astimezone(

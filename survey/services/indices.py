@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 import analysis
 from analysis.channels import compare_channels
-from analysis.compare import compare_to_parent, rank_intervals
+from analysis.compare import compare_periods, compare_to_parent, rank_intervals
+from analysis.multiplicity import ADJUSTMENTS
 from analysis.sampling import sample_weights
 from analysis.weights import post_stratify, rake, trim_weights
 
@@ -31,6 +32,10 @@ WEIGHTINGS = ("none", "volume", "rake")
 # "auto": the sample where one exists, with the counter beside it where both exist.
 CHANNELS = ("auto", "sample", "counter", "both")
 NONRESPONSE_CELLS = ("stratum", "unit")
+#: What a unit's criteria are compared with to find its weaknesses.
+REFERENCES = ("province", "block")
+#: Most periods a small unit's pooled estimate may span.
+MAX_POOL = 8
 PEER_BLOCKS = {
     "department": "Sở, ban, ngành",
     "ward": "Phường",
@@ -64,6 +69,12 @@ class Settings:
     channel: str = "auto"
     # Nonresponse cells of the sampled channel: its strata (unit × field) or its units.
     nonresponse: str = "stratum"
+    # Weaknesses: a unit's criteria against the province or its peer block, adjusted
+    # as a family (Holm or Benjamini-Hochberg); units too small to read alone are
+    # pooled over their last `pool_periods` periods of the same version.
+    reference: str = "province"
+    adjustment: str = "holm"
+    pool_periods: int = 1
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
@@ -85,6 +96,12 @@ class Settings:
             raise ResultsError(f"Unknown channel {self.channel}.")
         if self.nonresponse not in NONRESPONSE_CELLS:
             raise ResultsError(f"Unknown nonresponse cells {self.nonresponse}.")
+        if self.reference not in REFERENCES:
+            raise ResultsError(f"Unknown reference {self.reference}.")
+        if self.adjustment not in ADJUSTMENTS:
+            raise ResultsError(f"Unknown adjustment {self.adjustment}.")
+        if not 1 <= self.pool_periods <= MAX_POOL:
+            raise ResultsError(f"Pooling spans 1 to {MAX_POOL} periods.")
 
     def to_dict(self) -> dict:
         return asdict(self) | {
@@ -128,14 +145,13 @@ class Results:
     gap: pd.DataFrame | None = None
     # The sampled channel's AAPOR response rates per unit (and "ALL").
     rates: pd.DataFrame | None = None
+    # The ids the computation was asked for (a publication's), or None: valid ones.
+    chosen_ids: list[int] | None = None
 
-
-def structure_of(definition) -> analysis.Structure:
-    return analysis.Structure(
-        code=definition.code,
-        elements={e.code: [c.code for c in e.criteria] for e in definition.elements},
-        aggregation=definition.aggregation,
-    )
+    @property
+    def headline(self) -> str:
+        """The channel of `table`: the sample's when both are side by side."""
+        return Channel.SAMPLE.value if self.channel == "both" else self.channel
 
 
 def response_frame(
@@ -366,6 +382,57 @@ def unit_tree_maps() -> tuple[dict[str, str], dict[str, Unit]]:
     return parents, {u.code: u for u in units}
 
 
+def _channel_design(period, settings, frame, channel, drawn=None):
+    """The design of one channel's responses: the draw's or the counter weighting."""
+    if channel == Channel.SAMPLE:
+        return _sampled_design(frame, settings, drawn)
+    return _weighted_design(period, frame, settings)
+
+
+def channel_sample(
+    period: SurveyPeriod,
+    settings: Settings,
+    channel: str,
+    response_ids: list[int] | None = None,
+):
+    """One channel's responses of a period and their design, as compute() weights them.
+
+    :raise ResultsError: if the channel has no responses or the settings cannot apply.
+    """
+    frame = response_frame(period, response_ids)
+    frame = frame[frame["channel"] == channel].reset_index(drop=True)
+    if frame.empty:
+        raise ResultsError(f"Kỳ {period.name} chưa có phiếu hợp lệ của kênh này.")
+    drawn = (
+        sampling.sample_frame(period, response_ids)
+        if channel == Channel.SAMPLE
+        else None
+    )
+    return frame, _channel_design(period, settings, frame, channel, drawn)
+
+
+def tabulate(frame, structure, design, parents: dict, settings: Settings):
+    """Linearise a sample for every domain (ALL, units, `parents`) and tabulate it.
+
+    :raise ResultsError: if the data cannot be used.
+    """
+    try:
+        linear = analysis.linearize(
+            frame,
+            structure,
+            design=design,
+            parents=parents,
+            include_all=True,
+            keep_scores=True,
+        )
+        table = analysis.index_table(
+            linear, ci=settings.ci, level=settings.level, df=settings.df
+        )
+    except (analysis.DesignError, ValueError) as exc:
+        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+    return linear, table
+
+
 def compute(
     period: SurveyPeriod, settings: Settings, response_ids: list[int] | None = None
 ) -> Results:
@@ -397,6 +464,7 @@ def compute(
         results.beside = _compute_channel(period, settings, frame, Channel.COUNTER)
         results.gap = compare_channels(results.beside.table, results.table)
         results.channel, results.response_ids = channel, frame["id"].tolist()
+    results.chosen_ids = response_ids
     if channel != Channel.COUNTER:
         by_unit = sampling.rate_table(period, "unit", drawn=drawn)
         overall = sampling.rate_table(period, "all", drawn=drawn)
@@ -433,30 +501,14 @@ def _compute_channel(
 ) -> Results:
     """The results of one channel's responses of the frame."""
     frame = frame[frame["channel"] == channel].reset_index(drop=True)
-    structure = structure_of(definition_of(period.questionnaire))
-    if channel == Channel.SAMPLE:
-        design = _sampled_design(frame, settings, drawn)
-    else:
-        design = _weighted_design(period, frame, settings)
+    structure = definition_of(period.questionnaire).structure
+    design = _channel_design(period, settings, frame, channel, drawn)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
     parents = {u: p for u, p in parents_all.items() if u in present}
-    try:
-        linear = analysis.linearize(
-            frame,
-            structure,
-            design=design,
-            parents=parents,
-            include_all=True,
-            keep_scores=True,
-        )
-        table = analysis.index_table(
-            linear, ci=settings.ci, level=settings.level, df=settings.df
-        )
-        versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
-    except (analysis.DesignError, ValueError) as exc:
-        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+    linear, table = tabulate(frame, structure, design, parents, settings)
+    versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
     blocks = {
         code: PEER_BLOCKS.get(units[code].level, "Khác")
         for code in present
@@ -503,23 +555,18 @@ def overall_by_unit(
     """The overall index of every domain (units, their parents, ALL) for a frame."""
     if frame.empty:
         return {}
-    structure = structure_of(definition_of(period.questionnaire))
+    structure = definition_of(period.questionnaire).structure
     design = _weighted_design(period, frame.copy(), settings)
-    table = analysis.indices(
-        frame, structure, design=design, parents=parents, include_all=True
-    )
+    _, table = tabulate(frame, structure, design, parents, settings)
     overall = table[table["indicator"] == analysis.OVERALL]
     return dict(zip(overall["unit"], overall["estimate"].astype(float), strict=True))
 
 
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
-    """The latest earlier period with the same questionnaire version and responses."""
+    """The latest earlier period with responses, whatever its questionnaire version."""
     query = (
         sa.select(SurveyPeriod)
-        .where(
-            SurveyPeriod.starts_on < period.starts_on,
-            SurveyPeriod.questionnaire_id == period.questionnaire_id,
-        )
+        .where(SurveyPeriod.starts_on < period.starts_on)
         .where(sa.exists().where(SurveyResponse.period_id == SurveyPeriod.id))
         .order_by(SurveyPeriod.starts_on.desc())
         .limit(1)
@@ -527,32 +574,48 @@ def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:
     return db.session.scalar(query)
 
 
-def versus_previous(results: Results) -> pd.DataFrame:
-    """Every unit and indicator against the previous period, under the same settings."""
-    from analysis.compare import compare_periods
+def incomparable(period: SurveyPeriod, other: SurveyPeriod) -> str | None:
+    """Why two periods' indices cannot be compared, or None if they can.
 
+    Indices of different questionnaire versions measure different items with
+    different formulas: a series is broken there, never joined.
+    """
+    if other.questionnaire_id == period.questionnaire_id:
+        return None
+    return (
+        f"Kỳ {other.name} dùng bảng hỏi {other.questionnaire.code}, kỳ {period.name} "
+        f"dùng {period.questionnaire.code}: hai bộ chỉ số đo các tiêu chí khác nhau "
+        "nên không so sánh với nhau."
+    )
+
+
+@dataclass
+class PreviousComparison:
+    """Every unit and indicator against the previous period, or why not."""
+
+    period: SurveyPeriod | None
+    table: pd.DataFrame
+    refusal: str | None = None
+
+
+NO_COMPARISON = ["unit", "indicator", "difference", "verdict"]
+
+
+def versus_previous(results: Results) -> PreviousComparison:
+    """Every unit and indicator against the previous period, under the same settings.
+
+    A previous period of another questionnaire version is refused with the reason.
+    """
     earlier = previous_period(results.period)
+    empty = pd.DataFrame(columns=NO_COMPARISON)
     if earlier is None:
-        return pd.DataFrame(columns=["unit", "indicator", "difference", "verdict"])
+        return PreviousComparison(None, empty)
+    refusal = incomparable(results.period, earlier)
+    if refusal:
+        return PreviousComparison(earlier, empty, refusal)
     try:
         before = compute(earlier, results.settings)
-    except ServiceError:
-        return pd.DataFrame(columns=["unit", "indicator", "difference", "verdict"])
-    return compare_periods(results.table, before.table).assign(previous=earlier.name)
-
-
-def weakest_criteria(results: Results, unit: str, count: int = 3) -> list[dict]:
-    """A unit's criteria furthest below the province, by difference in points."""
-    table = results.table
-    criteria = set(
-        c
-        for e in structure_of(
-            definition_of(results.period.questionnaire)
-        ).elements.values()
-        for c in e
-    )
-    mine = table[(table["unit"] == unit) & table["indicator"].isin(criteria)]
-    province = table[(table["unit"] == analysis.ALL)].set_index("indicator")["estimate"]
-    gaps = mine.assign(province=mine["indicator"].map(province))
-    gaps = gaps.assign(gap=gaps["estimate"] - gaps["province"]).sort_values("gap")
-    return gaps.head(count).to_dict("records")
+    except ServiceError as exc:
+        return PreviousComparison(earlier, empty, str(exc))
+    table = compare_periods(results.table, before.table).assign(previous=earlier.name)
+    return PreviousComparison(earlier, table)

@@ -198,6 +198,9 @@ def publish(period: SurveyPeriod, settings: Settings, *, by: User) -> Publicatio
     )
     db.session.add(publication)
     db.session.flush()
+    from .plans import evaluate_plans  # plans read publications: import here
+
+    evaluate_plans(publication, by=by)
     audit.record(
         "period.publish",
         period,
@@ -246,8 +249,12 @@ def public_publications() -> list[Publication]:
     )
 
 
-def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, dict]]:
-    """A unit's published overall index in the periods before one, oldest first."""
+def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, str, dict]]:
+    """A unit's published overall index in the periods before one, oldest first.
+
+    Each point is (period name, questionnaire version, published row): a chart
+    breaks the series where the version changes.
+    """
     query = (
         sa.select(Publication)
         .join(SurveyPeriod, SurveyPeriod.id == Publication.period_id)
@@ -266,7 +273,9 @@ def published_trend(unit: str, before: SurveyPeriod) -> list[tuple[str, dict]]:
             None,
         )
         if row is not None and row["estimate"] is not None:
-            points.append((publication.period.name, row))
+            points.append(
+                (publication.period.name, publication.questionnaire_code, row)
+            )
     return points
 
 

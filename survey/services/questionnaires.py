@@ -5,11 +5,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from analysis.questionnaire import Questionnaire as Definition
+from analysis.questionnaire import content_hash, load_file, parse_questionnaire
+
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Questionnaire, SurveyPeriod, SurveyResponse
-from ..questionnaires import Questionnaire as Definition
-from ..questionnaires import content_hash, load_file, parse_questionnaire
 
 
 class QuestionnaireFrozen(Conflict):

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from analysis.questionnaire import Questionnaire
+
 from .. import clock, tokens
 from ..errors import Conflict, ServiceError
 from ..extensions import db
 from ..models import NO_OPINION, Channel, Counter, SurveyPeriod, SurveyResponse
-from ..questionnaires import Questionnaire
 from . import flagging, periods, units
 from .questionnaires import definition_of
 
@@ -118,6 +119,9 @@ def issue_key(
 def check_answers(definition: Questionnaire, submission: Submission) -> None:
     """Refuse answers that the questionnaire does not allow.
 
+    Every required item needs an answer: a criterion where the version has a "no
+    opinion" answer (0), a scale question marked required. Where the version has no
+    "no opinion" answer a criterion may be left out (stored as 0), but not all of them.
     :raise InvalidAnswers: naming the first problem.
     """
     allowed = set(definition.scale_items)
@@ -126,13 +130,17 @@ def check_answers(definition: Questionnaire, submission: Submission) -> None:
         raise InvalidAnswers(
             f"Câu hỏi không có trong phiếu: {', '.join(sorted(unknown))}."
         )
-    missing = allowed - set(submission.scale)
+    criteria = {c.code for c in definition.criteria}
+    required = {q.code for q in definition.questions if q.on_scale and q.required}
+    if definition.criteria_required:
+        required |= criteria
+    missing = required - set(submission.scale)
     if missing:
         raise InvalidAnswers(f"Còn câu chưa trả lời: {', '.join(sorted(missing))}.")
-    lowest = NO_OPINION if definition.no_opinion else 1
-    criteria = {c.code for c in definition.criteria}
+    if not criteria & set(submission.scale):
+        raise InvalidAnswers("Phiếu chưa trả lời tiêu chí nào.")
     for item, value in submission.scale.items():
-        floor = lowest if item in criteria else 1
+        floor = NO_OPINION if item in criteria and definition.no_opinion else 1
         if not isinstance(value, int) or not floor <= value <= 5:
             raise InvalidAnswers(f"Câu {item}: câu trả lời ngoài thang đo.")
 

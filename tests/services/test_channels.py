@@ -91,7 +91,7 @@ def test_sample_design_is_inverse_probability_with_nonresponse_and_fpc(period):
     frame["fpc"] = frame["id"].map(population)
     frame["stratum"] = frame["unit"] + "|" + frame["field"]
     design = make_design(frame, strata="stratum", weight="weight", fpc="fpc")
-    structure = indices.structure_of(indices.definition_of(period.questionnaire))
+    structure = indices.definition_of(period.questionnaire).structure
     expected = estimate_indices(frame, structure, design=design)
     mine = by_unit(results.table)
     theirs = by_unit(expected)
