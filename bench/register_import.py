@@ -116,7 +116,13 @@ def run() -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE}"))
         conn.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
-    env = os.environ | {"DATABASE_URL": f"{SERVER}/{DATABASE}"}
+    # The importing process runs as in production: real secrets, no demo fallback.
+    env = os.environ | {
+        "DATABASE_URL": f"{SERVER}/{DATABASE}",
+        "SIPAS_SECRET_KEY": "bench-secret-key-not-for-production-use",
+        "SIPAS_INTEGRITY_SALT": "bench-integrity-salt-not-for-production",
+        "SIPAS_PUBLIC_BASE_URL": "https://sipas.example.gov.vn",
+    }
     database = sa.create_engine(
         f"{SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{DATABASE}"
     )
@@ -143,7 +149,7 @@ def run() -> None:
                 path = folder / f"register-{size}.csv"
                 write_register(path, size)
                 with database.begin() as conn:
-                    conn.execute(sa.text("TRUNCATE dossier"))
+                    conn.execute(sa.text("TRUNCATE dossier CASCADE"))
                 timing = flask(env, "import-register", str(path))
                 lines.append(row(f"fresh import, {size:,}", size, path, *timing))
                 biggest = path

@@ -436,7 +436,11 @@ def parse_date(text: str) -> date | None:
 
 
 def plain_key(text: str) -> str:
-    """Text as a key that ignores case, spacing and diacritics: "Đất  đai" → "dat dai"."""
+    """Text as a key that ignores case, spacing, dashes and diacritics: "Đất – đai" → "dat dai"."""
     text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.replace("-", " ").replace("_", " ").split()).casefold()
+    text = "".join(
+        " " if c == "_" or unicodedata.category(c) == "Pd" else c
+        for c in text
+        if not unicodedata.combining(c)
+    )
+    return " ".join(text.split()).casefold()

@@ -107,6 +107,16 @@ def import_register(
     return report
 
 
+#: Former names of fields that one-stop systems still write (the 2025 merger of ministries).
+FORMER_NAMES = {
+    "lao-dong-xa-hoi": (
+        "Lao động – Thương binh và Xã hội",
+        "Lao động, Thương binh và Xã hội",
+        "LĐTBXH",
+    ),
+}
+
+
 class FieldMatcher:
     """Match a register's field to a questionnaire's field code or label.
 
@@ -116,10 +126,12 @@ class FieldMatcher:
 
     def __init__(self, options):
         self.codes: dict[str, str] = {}
+        labels: dict[str, str] = {}
         for option in options:
-            for text in (option.code, option.label):
+            labels.setdefault(option.code, option.label)
+            for text in (option.code, option.label, *FORMER_NAMES.get(option.code, ())):
                 self.codes.setdefault(plain_key(text), option.code)
-        self.accepted = [f"{o.label} ({o.code})" for o in options]
+        self.accepted = [f"{label} ({code})" for code, label in labels.items()]
         self.match = remembered(lambda text: self.codes.get(plain_key(text)))
 
 
@@ -143,16 +155,18 @@ def remembered(func):
 
 
 def field_matcher() -> FieldMatcher:
-    """The field question's options of every stored questionnaire version."""
-    options, seen = [], set()
+    """The field question's options of every stored questionnaire version.
+
+    Every version's label of a field is accepted, and its former names (`FORMER_NAMES`):
+    a one-stop system that still writes "Lao động – Thương binh và Xã hội" names the same
+    field as the current "Lao động, việc làm, an sinh xã hội".
+    """
+    options = []
     for questionnaire in db.session.scalars(
         sa.select(Questionnaire).order_by(Questionnaire.id)
     ):
         question = definition_of(questionnaire).question("field")
-        for option in question.options if question else ():
-            if option.code not in seen:
-                seen.add(option.code)
-                options.append(option)
+        options.extend(question.options if question else ())
     return FieldMatcher(options)
 
 

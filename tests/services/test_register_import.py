@@ -274,3 +274,18 @@ def test_imports_are_recorded_and_audited(app_ctx):
     entry = db.session.scalar(sa.select(AuditEntry).filter_by(action="register.import"))
     assert entry.after["sha256"] == record.sha256
     assert [i.id for i in register.recent_imports()] == [report.import_id]
+
+
+def test_fields_by_current_or_former_name(app_ctx):
+    report = run(
+        HEADER
+        + 'L1,STP,"Lao động, việc làm, an sinh xã hội",2026-03-01,,\n'
+        + "L2,STP,Lao động – Thương binh và Xã hội,2026-03-01,,\n"
+        + "L3,STP,Lao động - Thương binh và Xã hội,2026-03-01,,\n"
+    )
+    assert report.created == 3
+    assert {code: row[0] for code, row in dossiers().items()} == {
+        "L1": "lao-dong-xa-hoi",
+        "L2": "lao-dong-xa-hoi",
+        "L3": "lao-dong-xa-hoi",
+    }
