@@ -175,9 +175,8 @@ def run() -> None:
             "Each import runs `flask --app wsgi import-register FILE` in a fresh process "
             "against PostgreSQL on loopback (database `bench_register`, dropped after); "
             "CPU and peak RSS are the importing process's (wait4), not the database "
-            "server's. The machine (2 cores) was shared with other work while this ran "
-            "(see the load average): wall times are noisy and the lead reruns them on a "
-            "quiet machine.",
+            "server's. The load average column says how busy the 2 cores were: on a shared "
+            "machine wall times are an upper bound.",
         ]
     finally:
         database.dispose()

@@ -271,7 +271,7 @@ def run() -> dict:
         + "\n".join(lines)
         + "\n\n"
         + "\n".join(pages_md)
-        + "\n\nThe machine was shared with other work; the lead reruns on a quiet one."
+        + "\n\nTimes are an upper bound when the machine is shared with other work."
     )
     write_section("Sampled channel at scale", body, "python -m bench sample")
     return {"seconds": seconds, "pages": measured, "counts": counts}
