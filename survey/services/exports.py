@@ -260,12 +260,15 @@ def stream_csv(
     ``python -m analysis`` accepts it.
     """
     columns = export_columns(period)
-    return _csv_chunks(
+    return csv_chunks(
         columns, export_rows(period, visible_unit_ids, only_valid=only_valid)
     )
 
 
-def _csv_chunks(columns: list[str], rows: Iterator[list]) -> Iterator[str]:
+def csv_chunks(
+    columns: list[str], rows: Iterator[list], time_at: int = SUBMITTED_AT
+) -> Iterator[str]:
+    """Return CSV text chunks (BOM, header, rows); the cell at time_at is a datetime."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
@@ -275,7 +278,7 @@ def _csv_chunks(columns: list[str], rows: Iterator[list]) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         for row in batch:
-            row[SUBMITTED_AT] = row[SUBMITTED_AT].isoformat(timespec="seconds")
+            row[time_at] = row[time_at].isoformat(timespec="seconds")
         writer.writerows(map(neutralise_row, batch))
         yield buffer.getvalue()
 
@@ -293,12 +296,15 @@ def stream_xlsx(
     A worksheet holds 1,048,576 rows: a longer export continues on further sheets.
     """
     headings = [column.heading for column in columns_of(period)]
-    return _xlsx_chunks(
+    return xlsx_chunks(
         headings, export_rows(period, visible_unit_ids, only_valid=only_valid)
     )
 
 
-def _xlsx_chunks(headings: list[str], rows: Iterator[list]) -> Iterator[bytes]:
+def xlsx_chunks(
+    headings: list[str], rows: Iterator[list], time_at: int = SUBMITTED_AT
+) -> Iterator[bytes]:
+    """Return an XLSX file in chunks (one header per sheet); time_at as in csv_chunks."""
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
         workbook = xlsxwriter.Workbook(
             handle.name,
@@ -321,7 +327,7 @@ def _xlsx_chunks(headings: list[str], rows: Iterator[list]) -> Iterator[bytes]:
                 sheet = _new_sheet(workbook, sheets, headings, bold)
                 used = 1
             # Excel has no time zones: the cell holds Vietnam local time.
-            row[SUBMITTED_AT] = row[SUBMITTED_AT].replace(tzinfo=None)
+            row[time_at] = row[time_at].replace(tzinfo=None)
             sheet.write_row(used, 0, neutralise_row(row))
             used += 1
         if sheet is None:
