@@ -13,9 +13,9 @@ stratum unit × field, a PSU of its own, its inclusion probability and base weig
 (1 / probability); a counter response has the counter-day PSU and no weight.
 
 Rows are read in id order by keyset chunks, each streamed from the server in batches;
-CSV goes out as it is read, XLSX (xlsxwriter's constant-memory mode) and Parquet (one
-row group per chunk) are written to a temporary file read back in chunks, so memory
-does not grow with the period.
+CSV and XLSX go out as they are written; Parquet (one row group per chunk) is written
+to a temporary file read back in chunks (its footer comes last), so memory does not
+grow with the period.
 """
 
 import csv
@@ -28,7 +28,6 @@ from itertools import islice
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-import xlsxwriter
 from flask_babel import gettext as _
 
 from analysis.questionnaire import Questionnaire
@@ -36,7 +35,7 @@ from analysis.questionnaire import Questionnaire
 from .. import clock
 from ..extensions import db
 from ..models import Counter, Invitation, SurveyPeriod, SurveyResponse, Unit, User
-from ..spreadsheet import neutralise_row
+from ..spreadsheet import neutralise_row, xlsx_stream
 from . import audit
 from .questionnaires import definition_of
 
@@ -64,6 +63,7 @@ SUBMITTED_AT = BASE_COLUMNS.index("submitted_at")
 CHUNK = 20_000
 FETCH = 2_000
 CSV_BATCH = 1_000  # rows per yielded CSV chunk (about 100 kB)
+PARQUET_BATCH = 10_000  # rows per Parquet row group (about 25 MB as Python objects)
 FILE_CHUNK = 256 * 1024
 XLSX_MAX_ROWS = 1_048_576  # rows of one worksheet, header included
 # A stored answer digit as an export cell: 0 = no opinion = blank.
@@ -291,9 +291,9 @@ def stream_xlsx(
 ) -> Iterator[bytes]:
     """Return an iterator of a period's export as an XLSX file in chunks.
 
-    xlsxwriter's constant-memory mode flushes each row to a temporary file as it is
-    written, and the finished workbook is read back in chunks, so memory stays flat.
-    A worksheet holds 1,048,576 rows: a longer export continues on further sheets.
+    The workbook is streamed as it is written (survey.spreadsheet.xlsx_stream), so
+    memory stays flat and the download starts at once. A worksheet holds 1,048,576
+    rows: a longer export continues on further sheets.
     """
     headings = [column.heading for column in columns_of(period)]
     return xlsx_chunks(
@@ -305,44 +305,14 @@ def xlsx_chunks(
     headings: list[str], rows: Iterator[list], time_at: int = SUBMITTED_AT
 ) -> Iterator[bytes]:
     """Return an XLSX file in chunks (one header per sheet); time_at as in csv_chunks."""
-    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
-        workbook = xlsxwriter.Workbook(
-            handle.name,
-            {
-                "constant_memory": True,
-                "tmpdir": tempfile.gettempdir(),
-                # Text stays text: a neutralised cell is never read as a formula,
-                # a number or a link.
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "default_date_format": "yyyy-mm-dd hh:mm:ss",
-            },
-        )
-        bold = workbook.add_format({"bold": True, "text_wrap": True})
-        sheet, used, sheets = None, XLSX_MAX_ROWS, 0
-        for row in rows:
-            if used == XLSX_MAX_ROWS:
-                sheets += 1
-                sheet = _new_sheet(workbook, sheets, headings, bold)
-                used = 1
-            # Excel has no time zones: the cell holds Vietnam local time.
-            row[time_at] = row[time_at].replace(tzinfo=None)
-            sheet.write_row(used, 0, neutralise_row(row))
-            used += 1
-        if sheet is None:
-            _new_sheet(workbook, 1, headings, bold)
-        workbook.close()
-        handle.seek(0)
-        while chunk := handle.read(FILE_CHUNK):
-            yield chunk
+    return xlsx_stream(headings, _local_times(rows, time_at), max_rows=XLSX_MAX_ROWS)
 
 
-def _new_sheet(workbook, number: int, headings: list[str], bold):
-    sheet = workbook.add_worksheet(f"responses-{number}")
-    sheet.write_row(0, 0, neutralise_row(headings), bold)
-    sheet.freeze_panes(1, 1)
-    return sheet
+def _local_times(rows: Iterator[list], time_at: int) -> Iterator[list]:
+    for row in rows:
+        # Excel has no time zones: the cell holds Vietnam local time.
+        row[time_at] = row[time_at].replace(tzinfo=None)
+        yield row
 
 
 def parquet_schema(columns: list[Column]) -> pa.Schema:
@@ -367,7 +337,7 @@ def stream_parquet(
 ) -> Iterator[bytes]:
     """Return an iterator of a period's export as a Parquet file in chunks.
 
-    One row group per keyset chunk, written to a temporary file read back in chunks.
+    One row group per PARQUET_BATCH rows, written to a temporary file read back in chunks.
     Columns carry their codes (what pandas and R read) and their wording as metadata.
     """
     schema = parquet_schema(columns_of(period))
@@ -379,7 +349,7 @@ def stream_parquet(
 def _parquet_chunks(schema: pa.Schema, rows: Iterator[list]) -> Iterator[bytes]:
     with tempfile.TemporaryFile() as handle:
         with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
-            while batch := list(islice(rows, CHUNK)):
+            while batch := list(islice(rows, PARQUET_BATCH)):
                 columns = zip(*batch, strict=True)
                 writer.write_table(
                     pa.Table.from_arrays(
