@@ -166,6 +166,8 @@ class SurveyResponse(db.Model):
             "period_id",
             "unit_id",
             "id",
+            # PostgreSQL answers searches and score filters from the index alone.
+            postgresql_include=["comment_key", "answers"],
             postgresql_where=sa.text("comment_key IS NOT NULL"),
             sqlite_where=sa.text("comment_key IS NOT NULL"),
         ),
@@ -173,6 +175,7 @@ class SurveyResponse(db.Model):
             "ix_response_comment",
             "period_id",
             "id",
+            postgresql_include=["comment_key", "answers"],
             postgresql_where=sa.text("comment_key IS NOT NULL"),
             sqlite_where=sa.text("comment_key IS NOT NULL"),
         ),

@@ -59,11 +59,11 @@ def upgrade():
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.create_index(
             'ix_response_comment_unit', ['period_id', 'unit_id', 'id'], unique=False,
-            postgresql_where=WHERE, sqlite_where=WHERE,
+            postgresql_include=['comment_key', 'answers'], postgresql_where=WHERE, sqlite_where=WHERE,
         )
         batch_op.create_index(
             'ix_response_comment', ['period_id', 'id'], unique=False,
-            postgresql_where=WHERE, sqlite_where=WHERE,
+            postgresql_include=['comment_key', 'answers'], postgresql_where=WHERE, sqlite_where=WHERE,
         )
 
 
