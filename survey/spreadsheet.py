@@ -16,6 +16,7 @@ from itertools import islice
 from xml.sax.saxutils import escape
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FIRST_CHARACTERS = frozenset("".join(FORMULA_PREFIXES))
 UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -30,7 +31,17 @@ def neutralise(value):
 
 def neutralise_row(row: Iterable) -> list:
     """Return a row of cells with every formula-like text neutralised."""
-    return [neutralise(value) for value in row]
+    # Inline the common case (a number, a blank, plain text): a raw export has millions
+    # of cells and a function call each would cost more than the writing.
+    first = FIRST_CHARACTERS
+    return [
+        neutralise(value)
+        if value.__class__ is str
+        and value
+        and (value[0] in first or not value.isprintable())
+        else value
+        for value in row
+    ]
 
 
 # ---- a streamed XLSX writer -------------------------------------------------------------

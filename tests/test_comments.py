@@ -151,8 +151,10 @@ def test_bad_filter_is_400(stored, admin_client, query):
         assert admin_client.get(PAGE, query_string=query).status_code == 400
 
 
-def test_pages_follow_the_keyset(stored, admin_client, monkeypatch):
+@pytest.mark.parametrize("cap", [10_000, 1])  # pages within and past the capped count
+def test_pages_follow_the_keyset(stored, admin_client, monkeypatch, cap):
     monkeypatch.setattr(comments, "PAGE_SIZE", 2)
+    monkeypatch.setattr(comments, "COUNT_CAP", cap)
     seen, url = [], PAGE + "?unit_id=2"
     while url:
         html = admin_client.get(url).get_data(as_text=True)

@@ -104,17 +104,15 @@ def page(
     :raise BadFilter: for a score or item outside the questionnaire.
     """
     definition = definition_of(period.questionnaire)
-    query = _query(filters, definition, visible)
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
-    )
-    if before_id:
-        query = query.where(SurveyResponse.id < before_id)
-    ids = list(
-        db.session.scalars(
-            query.order_by(SurveyResponse.id.desc()).limit(PAGE_SIZE + 1)
-        )
-    )
+    query = _query(filters, definition, visible).order_by(SurveyResponse.id.desc())
+    # One scan gives the count (up to the cap) and, on the first pages, the page too.
+    found = list(db.session.scalars(query.limit(COUNT_CAP + 1)))
+    count = len(found)
+    ids = [i for i in found if not before_id or i < before_id][: PAGE_SIZE + 1]
+    if len(ids) <= PAGE_SIZE and count > COUNT_CAP:  # the page lies past the cap
+        if before_id:
+            query = query.where(SurveyResponse.id < before_id)
+        ids = list(db.session.scalars(query.limit(PAGE_SIZE + 1)))
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
     return _comments(ids, definition), (ids[-1] if more else None), count
