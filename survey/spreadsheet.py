@@ -127,7 +127,7 @@ def _cell(value) -> str:
     return _text_cell(str(value))
 
 
-def _row(values, cache: dict) -> str:
+def _row(values, cache: dict, number: int) -> str:
     """One row of cells; short repeated values (codes, names, answers) come from cache."""
     parts = []
     for value in values:
@@ -139,7 +139,7 @@ def _row(values, cache: dict) -> str:
             ):
                 cache[value] = cell
         parts.append(cell)
-    return "<row>" + "".join(parts) + "</row>"
+    return f'<row r="{number}">' + "".join(parts) + "</row>"
 
 
 class _Sink:
@@ -177,7 +177,8 @@ def xlsx_stream(
     are neutralised (never a formula), datetimes must be naive (local time).
     """
     sink = _Sink()
-    header = "<row>" + "".join(_text_cell(h, ' s="2"') for h in headings) + "</row>"
+    header = '<row r="1">' + "".join(_text_cell(h, ' s="2"') for h in headings)
+    header += "</row>"
     rows = iter(rows)
     pending = next(rows, None)
     names = []
@@ -195,9 +196,14 @@ def xlsx_stream(
                     block = [pending]
                     for row in islice(rows, min(BLOCK, room) - 1):
                         block.append(row)
+                    first = (
+                        max_rows - room + 1
+                    )  # the row number of the block's first row
                     room -= len(block)
                     pending = next(rows, None)
-                    text = "".join([_row(row, cache) for row in block])
+                    text = "".join(
+                        [_row(row, cache, first + i) for i, row in enumerate(block)]
+                    )
                     sheet.write(text.encode("utf-8", "replace"))
                     if sink.size >= chunk:
                         yield sink.take()

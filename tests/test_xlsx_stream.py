@@ -46,6 +46,10 @@ def test_a_full_sheet_continues_on_the_next_with_its_header():
     assert [len(s) for s in sheets] == [4, 4, 4, 2]
     assert all(s[0] == HEADINGS for s in sheets)
     assert [r[0] for s in sheets for r in s[1:]] == list(range(10))
+    body = b"".join(xlsx_stream(HEADINGS, rows, max_rows=4))
+    with zipfile.ZipFile(io.BytesIO(body)) as book:  # every row says its number
+        sheet = book.read("xl/worksheets/sheet2.xml").decode()
+    assert [f'<row r="{n}">' in sheet for n in range(1, 6)] == [True] * 4 + [False]
 
 
 def test_no_rows_gives_one_sheet_with_the_header():
