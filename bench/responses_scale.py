@@ -7,9 +7,12 @@ one, loaded with COPY, then VACUUM ANALYZE (what autovacuum would have done).
 (a) Pages of GET /admin/responses through the Flask test client, logged in as the
     admin: median and p95 of 20 requests after 3 warm-ups, and the plan (EXPLAIN
     ANALYZE) of each page's query. Goal: under 200 ms per page.
-(b) Exports through GET /admin/periods/<id>/responses.<fmt>, each in a fresh process
-    that logs in and reads the stream to the end: wall time and peak RSS (VmHWM)
-    at 100,000 and 1,000,000 rows; the same peak at both sizes means constant memory.
+(a') The comments page (GET /admin/periods/<id>/comments) the same way: search,
+    score filters, a unit, a unit head. Goal: under 300 ms median per page.
+(b) Exports (CSV, XLSX, Parquet) through GET /admin/periods/<id>/responses.<fmt>,
+    each in a fresh process that logs in and reads the stream to the end: wall time
+    and peak RSS (VmHWM) at 100,000 and 1,000,000 rows; the same peak at both sizes
+    means constant memory.
     The 1,000,000-row CSV is then read by ``python -m analysis indices``.
 """
 
@@ -29,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from bench.results import write_section
@@ -43,14 +47,30 @@ BIG = int(os.environ.get("SIPAS_BENCH_RESPONSES", 1_000_000))
 SMALL = BIG // 10
 REQUESTS, WARMUP = 20, 3
 GOAL_MS = 200
+COMMENTS_GOAL_MS = 300
+FORMATS = ("csv", "xlsx", "parquet")
 FIELDS = ("dat-dai", "ho-tich", "xay-dung", "tu-phap", "dang-ky-kinh-doanh",
           "lao-dong-xa-hoi", "khac")  # fmt: skip
 AGES = ("18-25", "26-35", "36-45", "46-60", "61+")
 FLAGGED = '["fast"]'
 COPY_COLUMNS = (
     "period_id, unit_id, counter_id, channel, field, submission_key, form_served_at, "
-    "submitted_at, answers, extra, status, status_reason, flags"
+    "submitted_at, answers, extra, status, status_reason, flags, comment_key"
 )
+# One response in five leaves a comment; "trễ hẹn" is common, "photocopy" rare (1 in
+# 2,000 comments), as a unit head's searches would be.
+COMMENT_SHARE = 0.2
+PHRASES = (
+    "Cán bộ nhiệt tình, hướng dẫn chu đáo",
+    "Phải chờ lâu, nơi ngồi chờ chật",
+    "Trả kết quả trễ hẹn mà không báo trước",
+    "Thái độ công chức chưa tốt",
+    "Nên mở rộng dịch vụ công trực tuyến",
+    "Thủ tục còn rườm rà, phải đi lại nhiều lần",
+    "Rất hài lòng với cách phục vụ",
+    "Cần thêm máy lấy số thứ tự",
+)
+RARE = "Máy photocopy hỏng nhiều ngày"
 
 
 def make_app(schema: str):
@@ -71,10 +91,10 @@ def make_app(schema: str):
     )
 
 
-def logged_in(app):
+def logged_in(app, username: str = "admin"):
     client = app.test_client()
     response = client.post(
-        "/auth/login", data={"username": "admin", "password": PASSWORD}
+        "/auth/login", data={"username": username, "password": PASSWORD}
     )
     assert response.status_code == 302, "bench admin could not log in"
     return client
@@ -112,6 +132,8 @@ def build_province() -> dict:
     db.session.add_all([previous, current])
     db.session.commit()
     accounts.create_user("admin", PASSWORD, Role.ADMIN)
+    # The head of the busiest unit (the first: unit sizes fall with the order).
+    accounts.create_user("head", PASSWORD, Role.UNIT_HEAD, units[0])
     counters = db.session.execute(sa.select(Counter.id, Counter.unit_id)).all()
     return {"previous": previous.id, "current": current.id, "counters": counters,
             "units": [u.id for u in units]}  # fmt: skip
@@ -150,20 +172,28 @@ def copy_lines(period_id: int, start: date, days: int, count: int, counters, uni
     genders = rng.integers(0, 2, count)
     ages = rng.integers(0, len(AGES), count)
     null = "\\N"  # NULL in COPY's text format
+    from survey.textsearch import fold
+
     extras = [
-        [f'{{"gender": "{g}", "age_group": "{a}"}}' for a in AGES]
-        for g in ("nam", "nu")
+        [f'{{"gender": "{g}", "age_group": "{a}"' for a in AGES] for g in ("nam", "nu")
     ]
+    commented = rng.random(count) < COMMENT_SHARE
+    phrase = rng.integers(0, len(PHRASES), count)
+    rare = rng.random(count) < 1 / 2000
+    texts = [*PHRASES, RARE]
+    comments = [f', "suggestion": "{text}"}}' for text in texts]
+    keys = [fold(text) for text in texts]
     block = []
     for i in range(count):
         counter = int(pick[i])
+        said = len(PHRASES) if rare[i] else int(phrase[i])
         block.append(
             f"{period_id}\t{unit_of[counter]}\t{null if sampled[i] else counter}\t"
             f"{'sample' if sampled[i] else 'counter'}\t{FIELDS[fields[i]]}\t{prefix}{i}\t"
             f"{served[i]}\t{submitted[i]}\t{answers[i * 23 : (i + 1) * 23]}\t"
-            f"{extras[genders[i]][ages[i]]}\t"
+            f"{extras[genders[i]][ages[i]]}{comments[said] if commented[i] else '}'}\t"
             f"{'excluded' if excluded[i] else 'valid'}\t{'bench' if excluded[i] else null}\t"
-            f"{FLAGGED if flagged[i] else '[]'}\n"
+            f"{FLAGGED if flagged[i] else '[]'}\t{keys[said] if commented[i] else null}\n"
         )
         if len(block) == 50_000:
             yield "".join(block)
@@ -245,7 +275,24 @@ def page_cases(schema: str, setup: dict) -> list[tuple[str, str]]:
     deep = first_id + 1000
     base = f"/admin/responses?period_id={current}"
     old = f"/admin/responses?period_id={previous}"
-    return [
+    notes = f"/admin/periods/{current}/comments"
+    comment_cases = [
+        ("first page", notes),
+        (f"deep page (before={deep:,})", f"{notes}?before={deep}"),
+        (f"unit, largest ({large_n:,} responses)", f"{notes}?unit_id={large}"),
+        (f"unit, smallest ({small_n:,} responses)", f"{notes}?unit_id={small}"),
+        ("search, common words (\"tre hen\")", f"{notes}?q=tre+hen"),
+        ("search, rare word (\"photocopy\")", f"{notes}?q=photocopy"),
+        ("search, rare word, largest unit", f"{notes}?q=photocopy&unit_id={large}"),
+        ("any criterion ≤ 2", f"{notes}?score=2"),
+        ("criterion 3.1 = 1", f"{notes}?item=3.1&score=1"),
+        ("largest unit, any criterion ≤ 2, \"cho lau\"",
+         f"{notes}?unit_id={large}&score=2&q=cho+lau"),
+        ("unit head (own subtree), first page", f"{notes}", "head"),
+        ("unit head, search \"thai do\"", f"{notes}?q=thai+do", "head"),
+        ("older period, first page", f"/admin/periods/{previous}/comments"),
+    ]  # fmt: skip
+    return comment_cases, [
         ("first page", base),
         (f"deep page (before={deep:,})", f"{base}&before={deep}"),
         (f"unit, largest ({large_n:,} rows)", f"{base}&unit_id={large}"),
@@ -266,22 +313,28 @@ def page_cases(schema: str, setup: dict) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
-def time_pages(schema: str, cases: list[tuple[str, str]]) -> list[dict]:
+def time_pages(schema: str, cases: list[tuple]) -> list[dict]:
     from survey.extensions import db
 
     app = make_app(schema)
-    client = logged_in(app)
+    clients = {"admin": logged_in(app), "head": logged_in(app, "head")}
     captured: list[tuple[str, dict]] = []
     with app.app_context():
         engine = db.engine
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "FROM response" in statement and "ORDER BY response.id DESC" in statement:
+        # The keyset query of a page (not the comments page's read of the page's rows).
+        if (
+            "FROM response" in statement
+            and "ORDER BY response.id DESC" in statement
+            and "JOIN unit" not in statement
+        ):
             captured.append((statement, parameters))
 
     measured = []
-    for label, url in cases:
+    for label, url, *user in cases:
+        client = clients[user[0] if user else "admin"]
         for _ in range(WARMUP):
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
@@ -437,7 +490,8 @@ def xlsx_rows(path: str) -> int:
                 carry = b""
                 with book.open(name) as sheet:
                     while block := sheet.read(1 << 20):
-                        total += (carry + block).count(b"<row ")
+                        window = carry + block
+                        total += window.count(b"<row ") + window.count(b"<row>")
                         carry = block[-4:]
                 total -= 1
     return total
@@ -464,7 +518,9 @@ def run() -> dict:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
         setup = load(schema)
-        pages = time_pages(schema, page_cases(schema, setup))
+        comment_cases, response_cases = page_cases(schema, setup)
+        pages = time_pages(schema, response_cases)
+        notes = time_pages(schema, comment_cases)
         chunk_scan, chunk_ms = export_plan(schema, setup["current"])
         exported = {}
         with tempfile.TemporaryDirectory() as folder:
@@ -472,11 +528,13 @@ def run() -> dict:
                 ("small", setup["previous"]),
                 ("big", setup["current"]),
             ):
-                for fmt in ("csv", "xlsx"):
+                for fmt in FORMATS:
                     out = f"{folder}/{label}.{fmt}"
                     figures = in_child("export", schema, str(period_id), fmt, out)
                     if fmt == "xlsx":
                         figures["rows"] = xlsx_rows(out)
+                    elif fmt == "parquet":
+                        figures["rows"] = pq.ParquetFile(out).metadata.num_rows
                     figures["expected"] = expected_rows(schema, period_id)
                     exported[label, fmt] = figures
             indices = in_child("analysis", f"{folder}/big.csv")
@@ -484,21 +542,13 @@ def run() -> dict:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
-    body = report(setup, pages, (chunk_scan, chunk_ms), exported, indices)
+    body = report(setup, pages, notes, (chunk_scan, chunk_ms), exported, indices)
     write_section("Responses at scale", body, "python -m bench responses")
-    return {"pages": pages, "exports": exported, "indices": indices}
+    return {"pages": pages, "comments": notes, "exports": exported, "indices": indices}
 
 
-def report(setup, pages, chunk_plan, exported, indices) -> str:
-    from survey.services.exports import CHUNK
-
-    slowest = max(p["p95"] for p in pages)
+def page_table(pages: list[dict]) -> list[str]:
     lines = [
-        f"PostgreSQL on loopback, one schema: {BIG:,} responses in the open period and "
-        f"{SMALL:,} in the previous one, 120 units of skewed size; loaded by COPY in "
-        f"{setup['load_s']:.0f} s, VACUUM ANALYZE {setup['analyze_s']:.1f} s.\n",
-        f"### Responses browser (GET /admin/responses, admin, {REQUESTS} requests after "
-        f"{WARMUP} warm-ups, Flask test client: whole request incl. template)\n",
         "| page | rows | median ms | p95 ms | SQL ms (EXPLAIN ANALYZE) | plan |",
         "|---|---:|---:|---:|---:|---|",
     ]
@@ -508,10 +558,35 @@ def report(setup, pages, chunk_plan, exported, indices) -> str:
             f"| {page['label']} | {page['rows']} | {page['median']:.1f} | "
             f"{page['p95']:.1f} | {executed:.2f} | {scans} |"
         )
+    return lines
+
+
+def report(setup, pages, notes, chunk_plan, exported, indices) -> str:
+    from survey.services.exports import CHUNK
+
+    slowest = max(p["p95"] for p in pages)
+    lines = [
+        f"PostgreSQL on loopback, one schema: {BIG:,} responses in the open period and "
+        f"{SMALL:,} in the previous one, 120 units of skewed size; loaded by COPY in "
+        f"{setup['load_s']:.0f} s, VACUUM ANALYZE {setup['analyze_s']:.1f} s.\n",
+        f"### Responses browser (GET /admin/responses, admin, {REQUESTS} requests after "
+        f"{WARMUP} warm-ups, Flask test client: whole request incl. template)\n",
+        *page_table(pages),
+    ]
     lines.append(
         f"\nGoal < {GOAL_MS} ms per page: "
         f"{'met' if slowest < GOAL_MS else 'MISSED'} (slowest p95 {slowest:.1f} ms).\n"
     )
+    slowest_median = max(p["median"] for p in notes)
+    lines += [
+        f"### Comments page (GET /admin/periods/<id>/comments, {COMMENT_SHARE:.0%} of "
+        "responses commented, admin unless said; the page's SQL is the keyset query, "
+        "a capped count runs beside it)\n",
+        *page_table(notes),
+        f"\nGoal < {COMMENTS_GOAL_MS} ms median per page: "
+        f"{'met' if slowest_median < COMMENTS_GOAL_MS else 'MISSED'} "
+        f"(slowest median {slowest_median:.1f} ms).\n",
+    ]
     lines += [
         "### Raw exports (GET /admin/periods/<id>/responses.<fmt>, valid responses, one "
         "fresh process each, stream read to the end)\n",
@@ -528,13 +603,15 @@ def report(setup, pages, chunk_plan, exported, indices) -> str:
             f"{f['peak_mb']:.0f} | {f['growth']:.1f} |"
         )
     extra = {fmt: exported["big", fmt]["growth"] - exported["small", fmt]["growth"]
-             for fmt in ("csv", "xlsx")}  # fmt: skip
+             for fmt in FORMATS}  # fmt: skip
     flat = all(abs(mb) < 16 for mb in extra.values())
     lines.append(
         f"\nMemory of the export at {BIG:,} rows against {SMALL:,}: CSV "
-        f"{extra['csv']:+.1f} MB, XLSX {extra['xlsx']:+.1f} MB: "
-        f"{'constant' if flat else 'GROWS with the rows'}. The XLSX file is complete "
-        "before its first byte (openpyxl builds it in a temporary file). One keyset "
+        f"{extra['csv']:+.1f} MB, XLSX {extra['xlsx']:+.1f} MB, Parquet "
+        f"{extra['parquet']:+.1f} MB: {'constant' if flat else 'GROWS with the rows'}. "
+        "The XLSX goes out as it is written (survey.spreadsheet.xlsx_stream); the "
+        "Parquet file is complete before its first byte (pyarrow writes a temporary "
+        "file, its footer last). One keyset "
         f"chunk of the export reads {chunk_plan[0]} ({chunk_plan[1]:.0f} ms per "
         f"{CHUNK:,} rows).\n"
     )
@@ -552,7 +629,7 @@ def main() -> None:
     export = sub.add_parser("export")
     export.add_argument("schema")
     export.add_argument("period_id", type=int)
-    export.add_argument("fmt", choices=("csv", "xlsx"))
+    export.add_argument("fmt", choices=FORMATS)
     export.add_argument("out", nargs="?")
     sub.add_parser("analysis").add_argument("path")
     args = parser.parse_args()

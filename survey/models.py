@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from . import clock
 from .clock import UtcDateTime
 from .extensions import db
+from .textsearch import comment_key
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -147,9 +148,37 @@ class SurveyResponse(db.Model):
     invitation_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("invitation.id"), unique=True
     )
+    # The free-text comment folded for search (no case, no accents), None without one;
+    # filled from the extra answers on insert, whichever way the row is inserted.
+    comment_key: Mapped[str | None] = mapped_column(
+        sa.Text,
+        default=lambda context: comment_key(
+            context.get_current_parameters().get("extra")
+        ),
+    )
 
     __table_args__ = (
         sa.Index("ix_response_period_unit", "period_id", "unit_id"),
+        # The comments page: a unit's (or the province's) commented responses, newest
+        # first, one short index range whatever the size of the period.
+        sa.Index(
+            "ix_response_comment_unit",
+            "period_id",
+            "unit_id",
+            "id",
+            # PostgreSQL answers searches and score filters from the index alone.
+            postgresql_include=["comment_key", "answers"],
+            postgresql_where=sa.text("comment_key IS NOT NULL"),
+            sqlite_where=sa.text("comment_key IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_response_comment",
+            "period_id",
+            "id",
+            postgresql_include=["comment_key", "answers"],
+            postgresql_where=sa.text("comment_key IS NOT NULL"),
+            sqlite_where=sa.text("comment_key IS NOT NULL"),
+        ),
         # With id, the day filter of the browser finds its id range from the index alone.
         sa.Index("ix_response_period_submitted", "period_id", "submitted_at", "id"),
         sa.Index("ix_response_period_id", "period_id", "id"),

@@ -4,6 +4,7 @@ import csv
 import io
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -94,13 +95,16 @@ def test_csv_columns_and_values_round_trip(stored, admin_client):
     assert "attachment" in response.headers["Content-Disposition"]
     body = response.get_data()
     header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert header == [
-        *exports.BASE_COLUMNS,
-        *DEFINITION.scale_items,
-        "gender",
-        "age_group",
-        "flags",
+    questions = [
+        q for q in DEFINITION.questions if not q.on_scale and q.code != "field"
     ]
+    assert header[: len(exports.BASE_COLUMNS)] == list(exports.BASE_COLUMNS)
+    assert header[-len(exports.TAIL_COLUMNS) :] == list(exports.TAIL_COLUMNS)
+    for question in questions:  # every question leaves the system, labelled if a choice
+        assert question.code in header
+        assert (f"{question.code}_label" in header) == bool(question.options)
+    for code in ("suggestion", "overall", "expectations", "late", "harassment"):
+        assert code in header
     assert {c.code for c in DEFINITION.criteria} <= set(header)
     rows = read_csv(body)
     assert [int(r["id"]) for r in rows] == [i for i in stored if i not in EXCLUDED]
@@ -111,12 +115,15 @@ def test_csv_columns_and_values_round_trip(stored, admin_client):
         assert DEFINITION.decode_answers(cells) == DEFINITION.decode_answers(
             original["answers"]
         )
-        assert row["unit"] == row["stratum"] == codes[original["unit_id"]]
+        assert row["unit"] == codes[original["unit_id"]]
         if original["counter_id"] is None:  # a sampled respondent: a PSU of its own
             assert row["psu"] == f"r{row['id']}"
+            assert row["stratum"] == f"{row['unit']}:{original['field'] or ''}"
         else:
             day = vietnam_day(original["submitted_at"])
             assert row["psu"] == f"{original['counter_id']}:{day}"
+            assert row["stratum"] == row["unit"]
+            assert row["counter"]
         assert row["status"] == "valid"
         assert row["field"] == (original["field"] or "")
         assert row["gender"] == original["extra"].get("gender", "")
@@ -144,15 +151,18 @@ def test_xlsx_has_the_same_rows_as_csv(stored, admin_client):
     sheet = book.worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
     book.close()
-    assert list(values[0]) == list(rows[0].keys())
+    # Readable headings that end with the CSV column's code.
+    codes = list(rows[0].keys())
+    assert [h.rsplit(" [", 1)[-1].rstrip("]") for h in values[0]] == codes
+    assert "Nơi ngồi chờ có đủ chỗ ngồi [1.1]" in values[0]
     assert len(values) - 1 == len(rows)
     for row, cells in zip(rows, values[1:], strict=True):
         as_text = {
             key: "" if cell is None else str(cell)
-            for key, cell in zip(values[0], cells, strict=True)
+            for key, cell in zip(codes, cells, strict=True)
         }
         moment = datetime.fromisoformat(row.pop("submitted_at"))
-        assert cells[values[0].index("submitted_at")] == moment.replace(tzinfo=None)
+        assert cells[codes.index("submitted_at")] == moment.replace(tzinfo=None)
         as_text.pop("submitted_at")
         assert as_text == row
 
@@ -290,3 +300,130 @@ def test_sampled_responses_in_two_units_still_feed_analysis(
     assert analysis_main(["indices", str(export), "--out", str(out)]) == 0, (
         capsys.readouterr()
     )
+
+
+EXTRA = {
+    "gender": "nu",
+    "age_group": "26-35",
+    "expectations": ["E3", "time"],
+    "late": "late-no-apology",
+    "harassment": "some",
+    "suggestion": "Cán bộ nhiệt tình 👍, nhưng phải chờ lâu",
+}
+
+
+def add_one(unit_id=STP, counter_id=OPEN_COUNTER_ID, **values) -> int:
+    response = SurveyResponse(
+        period_id=PERIOD_ID, unit_id=unit_id, counter_id=counter_id,
+        channel="counter" if counter_id else "sample", field="ho-tich",
+        submission_key=f"one-{random.random()}",
+        form_served_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
+        submitted_at=datetime(2026, 3, 2, 2, 5, tzinfo=UTC),
+        **{"answers": "4" * len(DEFINITION.scale_items), "extra": EXTRA} | values,
+    )  # fmt: skip
+    db.session.add(response)
+    db.session.commit()
+    return response.id
+
+
+def test_every_question_is_exported_with_codes_and_labels(app, admin_client):
+    with app.app_context():
+        add_one()
+    (row,) = read_csv(admin_client.get(CSV_PATH).get_data())
+    assert row["suggestion"] == EXTRA["suggestion"]
+    assert row["overall"] == "4"
+    assert row["expectations"] == "E3;time"
+    assert row["expectations_label"] == (
+        "Thái độ và năng lực của công chức;Rút ngắn thời gian giải quyết"
+    )
+    assert (row["late"], row["late_label"]) == (
+        "late-no-apology",
+        "Trễ hẹn, không được thông báo, xin lỗi",
+    )
+    assert (row["harassment"], row["harassment_label"]) == ("some", "Có gặp, ít")
+    assert (row["gender"], row["gender_label"]) == ("nu", "Nữ")
+    assert row["age_group"] == "26-35"
+    assert (row["field"], row["field_label"]) == ("ho-tich", "Hộ tịch")
+    assert row["channel_label"] == "Tại quầy (mã QR)"
+    assert row["unit_name"]
+    assert row["counter"]
+    assert row["inclusion_probability"] == row["base_weight"] == ""
+
+
+def test_the_1001_questionnaire_exports_its_own_items(app, admin_client):
+    from analysis.questionnaire import load_file
+    from survey.services.questionnaires import get_questionnaire
+
+    folder = app.config["QUESTIONNAIRE_DIR"]
+    definition, _ = load_file(Path(folder) / "sipas-1001-dv.toml")
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        period.questionnaire = get_questionnaire("sipas-1001-dv")
+        db.session.commit()
+        add_one(
+            answers="5" * len(definition.scale_items),
+            extra={"harassment": "none", "suggestion": "Tốt"},
+        )
+    body = admin_client.get(CSV_PATH).get_data()
+    header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [c for c in header if c in definition.scale_items] == list(
+        definition.scale_items
+    )
+    assert len(definition.criteria) == 16
+    assert header.count("suggestion") == 1
+    (row,) = read_csv(body)
+    assert all(row[code] == "5" for code in definition.scale_items)
+    assert (row["harassment_label"], row["suggestion"]) == ("Không gặp", "Tốt")
+
+
+def test_sampled_response_carries_its_design(app, admin_client):
+    from survey.models import Dossier, Invitation, InvitationBatch
+
+    with app.app_context():
+        dossier = Dossier(code="HS-1", unit_id=XHB, field="ho-tich",
+                          received_on=datetime(2026, 2, 1).date())  # fmt: skip
+        batch = InvitationBatch(period_id=PERIOD_ID, unit_id=XHB)
+        db.session.add_all([dossier, batch])
+        db.session.flush()
+        invitation = Invitation(
+            period_id=PERIOD_ID, dossier_id=dossier.id, batch_id=batch.id,
+            unit_id=XHB, field="ho-tich", inclusion_probability=0.25, code="ABC123",
+            expires_on=datetime(2026, 4, 1).date(),
+        )  # fmt: skip
+        db.session.add(invitation)
+        db.session.commit()
+        add_one(unit_id=XHB, counter_id=None, invitation_id=invitation.id)
+    (row,) = read_csv(admin_client.get(CSV_PATH).get_data())
+    assert (row["channel"], row["stratum"], row["psu"]) == (
+        "sample",
+        "X-HB:ho-tich",
+        f"r{row['id']}",
+    )
+    assert float(row["inclusion_probability"]) == 0.25
+    assert float(row["base_weight"]) == 4.0
+    assert row["counter"] == ""
+
+
+def test_parquet_has_the_same_rows_as_csv(stored, admin_client):
+    rows = read_csv(admin_client.get(CSV_PATH).get_data())
+    response = admin_client.get(CSV_PATH.replace(".csv", ".parquet"))
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.apache.parquet"
+    frame = pd.read_parquet(io.BytesIO(response.get_data()))
+    assert list(frame.columns) == list(rows[0].keys())
+    assert frame["id"].tolist() == [int(r["id"]) for r in rows]
+    assert str(frame["submitted_at"].dt.tz) == "Asia/Ho_Chi_Minh"
+    assert [datetime.fromisoformat(r["submitted_at"]) for r in rows] == frame[
+        "submitted_at"
+    ].dt.to_pydatetime().tolist()
+    for code in DEFINITION.scale_items:
+        expected = [int(r[code]) if r[code] else None for r in rows]
+        got = [None if pd.isna(v) else int(v) for v in frame[code]]
+        assert got == expected, code
+
+
+def test_empty_period_exports_an_empty_parquet(admin_client):
+    body = admin_client.get(CSV_PATH.replace(".csv", ".parquet")).get_data()
+    frame = pd.read_parquet(io.BytesIO(body))
+    assert len(frame) == 0
+    assert "suggestion" in frame.columns

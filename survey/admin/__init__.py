@@ -18,6 +18,7 @@ def guard():
 
 from . import (  # noqa: E402,F401
     audit,
+    comments,
     counters,
     dashboard,
     exports,

@@ -1,4 +1,4 @@
-"""Downloads of a period's raw responses, streamed as CSV or XLSX."""
+"""Downloads of a period's raw responses, streamed as CSV, XLSX or Parquet."""
 
 from flask import Response, g, request, stream_with_context
 
@@ -9,10 +9,11 @@ from .periods import get_period
 MIMETYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
 }
 
 
-@bp.get("/periods/<int:period_id>/responses.<any(csv, xlsx):fmt>")
+@bp.get("/periods/<int:period_id>/responses.<any(csv, xlsx, parquet):fmt>")
 def response_export(period_id: int, fmt: str):
     """Download a period's responses, one row per response (valid ones unless ?all=1)."""
     period = get_period(period_id)
