@@ -189,7 +189,9 @@ def xlsx_stream(
         book.writestr("xl/styles.xml", STYLES)
         while pending is not None or not names:
             names.append(f"{sheet_name}-{len(names) + 1}")
-            with book.open(f"xl/worksheets/sheet{len(names)}.xml", "w") as sheet:
+            # A full sheet of wide rows can pass zip's 2 GB entry size: Zip64 always.
+            sheet_part = f"xl/worksheets/sheet{len(names)}.xml"
+            with book.open(sheet_part, "w", force_zip64=True) as sheet:
                 sheet.write((SHEET_START + header).encode("utf-8", "replace"))
                 room = max_rows - 1
                 while pending is not None and room:
