@@ -143,3 +143,35 @@ def test_every_message_has_an_english_translation():
 def test_numbers_use_the_marks_of_the_language(app, lang, expected):
     with app.test_request_context(headers={"Cookie": f"lang={lang}"}):
         assert local_number("1,234.5") == expected
+
+
+def test_every_message_of_the_source_is_in_the_english_catalogue(tmp_path):
+    """A message added to the code or templates without its English fails here."""
+    from babel.messages.frontend import CommandLineInterface
+
+    pot = tmp_path / "messages.pot"
+    root = CATALOG.parent.parent.parent.parent
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        CommandLineInterface().run(
+            ["pybabel", "-q", "extract", "-F", "pyproject.toml", "-o", str(pot), "."]
+        )
+    with pot.open("rb") as source, (CATALOG / "messages.po").open("rb") as po:
+        wanted = {m.id for m in read_po(source) if m.id}
+        translated = {m.id for m in read_po(po) if m.id and m.string and not m.fuzzy}
+    missing = sorted(str(m) for m in wanted - translated)
+    assert missing == [], "run pybabel extract/update and translate"
+
+
+def test_workspace_error_page_speaks_to_an_official(admin_client):
+    in_english(admin_client, "/admin/")
+    page = admin_client.get("/admin/periods/999/results")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 404
+    assert "may have been removed" in html
+    assert "scan the QR code" not in html.lower()
+    assert "Back to monitoring" in html
+    admin_client.get("/lang/vi")
+    html = admin_client.get("/admin/periods/999/results").get_data(as_text=True)
+    assert "có thể nó đã bị xóa" in html
+    assert "quét mã QR" not in html

@@ -11,7 +11,7 @@ from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..integrity import LABELS
 from ..services import accounts, indices, plans, publications, units, weaknesses
-from . import bp
+from . import bp, confirm
 from .periods import get_period
 
 SETTINGS = (
@@ -229,6 +229,18 @@ def period_publish(period_id: int):
     """Publish a closed period's results under the settings shown."""
     period = get_period(period_id)
     form = results_form(request.form)
+    page = confirm.ask(
+        _("Công bố kết quả đợt %(name)s", name=period.name),
+        _(
+            "Bảng kết quả theo cách tính đang chọn sẽ được đăng công khai, kèm mã kiểm "
+            "tra. Bản công bố là cố định: không sửa, không rút lại, không mở lại đợt; "
+            "loại phiếu sau này cũng không làm thay đổi bản công bố."
+        ),
+        button=_("Công bố"),
+        back=url_for("admin.period_results", period_id=period.id),
+    )
+    if page is not None:
+        return page
     try:
         publication = publications.publish(period, settings_from(form), by=g.user)
     except (ServiceError, ValueError) as exc:

@@ -192,13 +192,45 @@ def create_counter(unit: Unit, name: str, *, by=None) -> Counter:
     return counter
 
 
+# How long a rotation can be undone (the old posters work again).
+UNDO_ROTATION = timedelta(hours=24)
+
+
 def rotate_counter_token(counter: Counter, *, by=None) -> str:
     """Give a counter a new QR token; posters with the old one stop working."""
+    counter.previous_nonce = counter.token_nonce
     counter.token_nonce = new_nonce()
     counter.token_rotated_at = clock.now()
     audit.record("counter.rotate_token", counter, by=by)
     db.session.commit()
     return counter_token(counter)
+
+
+def can_restore_token(counter: Counter) -> bool:
+    """True while the last rotation of a counter's QR token can still be undone."""
+    return (
+        counter.previous_nonce is not None
+        and counter.token_rotated_at is not None
+        and clock.now() - counter.token_rotated_at <= UNDO_ROTATION
+    )
+
+
+def restore_counter_token(counter: Counter, *, by=None) -> None:
+    """Undo the last rotation: the posters printed before it work again.
+
+    :raise ServiceError: if there is no rotation to undo or its time has passed.
+    """
+    if not can_restore_token(counter):
+        raise ServiceError(
+            _(
+                "Không khôi phục được mã QR cũ: chỉ hoàn tác được trong %(hours)s giờ "
+                "sau lần đổi mã gần nhất.",
+                hours=int(UNDO_ROTATION.total_seconds() // 3600),
+            )
+        )
+    counter.token_nonce, counter.previous_nonce = counter.previous_nonce, None
+    audit.record("counter.restore_token", counter, by=by)
+    db.session.commit()
 
 
 def counter_token(counter: Counter) -> str:
@@ -362,6 +394,16 @@ def deactivate_unit(unit: Unit, on: date, *, by) -> None:
     before = _unit_state(unit)
     unit.valid_to = on
     audit.record("unit.deactivate", unit, before=before, after=_unit_state(unit), by=by)
+    db.session.commit()
+
+
+def reactivate_unit(unit: Unit, *, by) -> None:
+    """Undo a deactivation: the unit is valid again from its original start."""
+    if unit.valid_to is None:
+        raise ServiceError(_("Đơn vị đang hoạt động."))
+    before = _unit_state(unit)
+    unit.valid_to = None
+    audit.record("unit.reactivate", unit, before=before, after=_unit_state(unit), by=by)
     db.session.commit()
 
 
