@@ -62,7 +62,7 @@ def respond(token: str):
     definition = definition_of(period.questionnaire)
     form_class = response_form_class(definition)
     answered = answered_mark(counter.unit_id)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD from a link checker
         another = request.args.get(ANOTHER) == "1"
         if answered is not None and not another:
             return render_answered(counter, answered, 200)
