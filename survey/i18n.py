@@ -91,3 +91,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_number"] = local_number
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
+    from .notes import reliability_note  # notes format numbers with local_number
+
+    app.jinja_env.filters["reliability_note"] = reliability_note

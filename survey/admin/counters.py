@@ -162,4 +162,9 @@ def unit_posters(unit_id: int):
         if c.is_active
         for url in [public_url(c)]
     ]
-    return render_template("print/poster.html", posters=posters)
+    return render_template(
+        "print/poster.html",
+        posters=posters,
+        unit=unit,
+        children=sorted(unit.children, key=lambda u: u.name),
+    )

@@ -18,6 +18,12 @@ from . import bp
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
+@bp.app_template_filter("channel_names")
+def channel_names(channels: str) -> str:
+    """ "counter,sample" as words: "QR tại quầy, Mẫu ngẫu nhiên (thư mời)"."""
+    return ", ".join(words.Names.channel(c) for c in channels.split(",") if c)
+
+
 def get_response(response_id: int) -> SurveyResponse:
     response = db.session.get(SurveyResponse, response_id) or abort(404)
     require_unit(response.unit_id)
