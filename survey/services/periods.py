@@ -257,7 +257,7 @@ def set_targets(period: SurveyPeriod, values: dict[int, int], *, by=None) -> Non
     :raise ServiceError: for a negative or impossibly large target.
     """
     if any(v < 0 for v in values.values()):
-        raise ServiceError("Chỉ tiêu không thể âm.")
+        raise ServiceError(_("Chỉ tiêu không thể âm."))
     if any(v > MAX_TARGET for v in values.values()):
         raise ServiceError(f"Chỉ tiêu tối đa {MAX_TARGET:,} phiếu.".replace(",", "."))
     before = {str(k): v for k, v in targets(period).items()}

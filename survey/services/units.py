@@ -360,15 +360,15 @@ def save_unit(
         except integrity.HoursError as exc:
             raise InvalidHours(str(exc)) from None
     if level not in UNIT_LEVELS:
-        raise ServiceError(f"Cấp {level} không hợp lệ.")
+        raise ServiceError(_("Cấp %(level)s không hợp lệ.", level=level))
     clash = db.session.scalar(sa.select(Unit).filter_by(code=code))
     if clash is not None and clash is not unit:
-        raise ServiceError(f"Mã đơn vị {code} đã được dùng.")
+        raise ServiceError(_("Mã đơn vị %(code)s đã được dùng.", code=code))
     node = parent
     while node is not None:
         if unit is not None and node.id == unit.id:
             raise ServiceError(
-                "Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó."
+                _("Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó.")
             )
         node = node.parent
     before = _unit_state(unit) if unit else None
@@ -422,22 +422,31 @@ def restructure(
     """
     old = [get_unit(code.strip()) for code in old_codes if code.strip()]
     if not old or any(u is None for u in old):
-        raise ServiceError("Có mã đơn vị cũ không tồn tại.")
+        raise ServiceError(_("Có mã đơn vị cũ không tồn tại."))
     if kind == "merge" and (len(old) < 2 or len(new_rows) != 1):
-        raise ServiceError("Hợp nhất: ít nhất hai đơn vị cũ thành đúng một đơn vị mới.")
+        raise ServiceError(
+            _("Hợp nhất: ít nhất hai đơn vị cũ thành đúng một đơn vị mới.")
+        )
     if kind == "split" and (len(old) != 1 or len(new_rows) < 2):
-        raise ServiceError("Chia tách: một đơn vị cũ thành ít nhất hai đơn vị mới.")
+        raise ServiceError(_("Chia tách: một đơn vị cũ thành ít nhất hai đơn vị mới."))
     parent = old[0].parent
     new_units = []
     for code, name, level in new_rows:
         if not code or len(code) > MAX_CODE or not name or len(name) > MAX_NAME:
             raise ServiceError(
-                f"Đơn vị mới {code[:MAX_CODE]}…: mã cần 1–{MAX_CODE} ký tự, "
-                f"tên 1–{MAX_NAME} ký tự."
+                _(
+                    "Đơn vị mới %(code)s…: mã cần 1–%(MAX_CODE)s ký tự, tên 1–%(MAX_NAME)s ký tự.",
+                    code=code[:MAX_CODE],
+                    MAX_CODE=MAX_CODE,
+                    MAX_NAME=MAX_NAME,
+                )
             )
         if level not in UNIT_LEVELS or get_unit(code) is not None:
             raise ServiceError(
-                f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ."
+                _(
+                    "Đơn vị mới %(code)s: mã đã dùng, thiếu tên hoặc cấp không hợp lệ.",
+                    code=code,
+                )
             )
         unit = Unit(
             code=code, name=name, level=level, parent=parent, valid_from=effective_on
