@@ -58,3 +58,32 @@ def test_long_comment_wraps_and_pages_read_as_words(app, live_server, desk, back
     assert "Tôi hiểu" in desk.locator("form.confirm").inner_text()
     if shots:
         screenshot(desk, f"admin-confirm-{desk.width}")
+
+
+def test_published_period_opens_as_published(app, live_server, desk, backend):
+    import random
+
+    from survey.models import SurveyPeriod, User
+    from survey.services import demo, indices, periods, publications
+
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        demo.add_synthetic_responses(period, 120, random.Random(2))
+        periods.close_period(period)
+        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+        publications.publish(period, indices.Settings(), by=admin)
+    desk.goto(live_server + "/admin/")
+    desk.fill("#username", "admin")
+    desk.fill("#password", PASSWORD)
+    desk.click("button.primary")
+    for name, url in (
+        ("results", f"/admin/periods/{PERIOD_ID}/results"),
+        ("unit", f"/admin/periods/{PERIOD_ID}/results/units/STP"),
+    ):
+        desk.goto(live_server + url)
+        assert "theo cách tính đã công bố" in desk.locator(".basis").inner_text()
+        assert desk.evaluate("document.documentElement.scrollWidth") <= desk.width
+        if backend == "sqlite":
+            screenshot(desk, f"admin-{name}-as-published-{desk.width}")
+    desk.goto(live_server + f"/admin/periods/{PERIOD_ID}/results?ci=wilson")
+    assert "khác với bản công bố" in desk.locator(".basis").inner_text()
