@@ -4,9 +4,12 @@ A version is a TOML file ``questionnaires/<code>.toml``: the scale, the criteria
 (items) grouped in elements (the method's blocks), optionally elements grouped in
 areas (the method's two fields of 1001/QĐ-BNV: policy and public administrative
 services), the questions beside the criteria, the answer codes that count as
-satisfied and the aggregation rule. The web application, the command line and the
-estimators all read a version through :func:`parse_questionnaire`, so they cannot
-disagree about it; the estimators use its index part, :attr:`Questionnaire.structure`.
+satisfied and the aggregation rule. A criterion may carry ``text_en`` and an element
+``title_en``: an English rendering for the English survey (the Vietnamese wording stays
+the official one, and is shown where no rendering is given). The web application, the
+command line and the estimators all read a version through :func:`parse_questionnaire`,
+so they cannot disagree about it; the estimators use its index part,
+:attr:`Questionnaire.structure`.
 
 The aggregation rule belongs to the version because the methods differ (SIPAS.md,
 "The index formulas"):
@@ -127,6 +130,9 @@ class Option:
 class Criterion:
     code: str
     text: str
+    # Optional English rendering (``text_en`` in the file) for the English survey;
+    # the Vietnamese wording stays the official one.
+    text_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ class Element:
     code: str
     title: str
     criteria: tuple[Criterion, ...]
+    title_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -345,7 +352,11 @@ def _build(data: dict) -> Questionnaire:
         Element(
             str(e["code"]),
             str(e["title"]),
-            tuple(Criterion(str(c["code"]), str(c["text"])) for c in e["criteria"]),
+            tuple(
+                Criterion(str(c["code"]), str(c["text"]), str(c.get("text_en", "")))
+                for c in e["criteria"]
+            ),
+            str(e.get("title_en", "")),
         )
         for e in data["elements"]
     )

@@ -110,7 +110,7 @@ class RestructureForm(FlaskForm):
         validators=[InputRequired(REQUIRED), Length(max=500, message=TOO_LONG)],
     )
     new_units = TextAreaField(
-        _l("Đơn vị mới: mỗi dòng `mã,tên,cấp`"),
+        _l("Đơn vị mới: mỗi dòng gồm mã, tên, cấp, cách nhau bởi dấu phẩy"),
         validators=[InputRequired(REQUIRED), Length(max=5000, message=TOO_LONG)],
     )
     effective_on = DateField(

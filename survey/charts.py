@@ -153,7 +153,8 @@ def caterpillar(
                 "Toàn tỉnh %(value)s", value=local_number(f"{reference:.1f}")
             ),
         )
-        ax.legend(loc="lower left", frameon=False)
+        # Above the plot, never over a unit's interval.
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
     ax.set_yticks(y, _plain_all(labels))
     ax.invert_yaxis()
     ax.set_xlabel(gettext("Chỉ số hài lòng (%), khoảng tin cậy"))

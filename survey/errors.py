@@ -60,9 +60,35 @@ MESSAGES = {
 }
 
 
+# The workspace speaks to an official, not to a citizen with a survey in hand.
+WORKSPACE_MESSAGES = {
+    400: _l("Yêu cầu không hợp lệ hoặc biểu mẫu đã hết hạn. Mở lại trang và thử lại."),
+    403: _l("Tài khoản của bạn không có quyền thực hiện thao tác này."),
+    404: _l("Không tìm thấy trang hoặc đối tượng này; có thể nó đã bị xóa hay đổi mã."),
+    409: _l("Thao tác không phù hợp với trạng thái hiện tại của đối tượng."),
+    422: _l("Dữ liệu nhập chưa hợp lệ. Xem lại các ô được đánh dấu."),
+    500: _l(
+        "Đã có lỗi hệ thống; thao tác chưa được thực hiện. Vui lòng thử lại, nếu vẫn "
+        "lỗi hãy báo bộ phận quản trị hệ thống kèm thời điểm xảy ra."
+    ),
+}
+
+
+def in_workspace() -> bool:
+    return request.blueprint in ("admin", "auth")
+
+
 def error_page(status: int, message: str | None = None):
     """Render the error page for a status, with an optional specific message."""
     title, default = MESSAGES.get(status, MESSAGES[400])
+    if in_workspace():
+        default = WORKSPACE_MESSAGES.get(status, default)
+        return render_template(
+            "errors/workspace_error.html",
+            title=title,
+            message=message or default,
+            status=status,
+        ), status
     return render_template(
         "errors/error.html", title=title, message=message or default, status=status
     ), status

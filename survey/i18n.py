@@ -16,6 +16,7 @@ from flask import (
     request,
 )
 from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 
 from .boundary import local_path
 
@@ -63,6 +64,29 @@ def local_date(day) -> str:
     return "–" if day is None else format_date(day, "dd/MM/yyyy")
 
 
+# The answer levels of every questionnaire so far: the English survey shows them in
+# English, whatever the version file says (it keeps the official Vietnamese).
+LEVEL_WORDS = {
+    "Rất không hài lòng": _l("Rất không hài lòng"),
+    "Không hài lòng": _l("Không hài lòng"),
+    "Bình thường": _l("Bình thường"),
+    "Hài lòng": _l("Hài lòng"),
+    "Rất hài lòng": _l("Rất hài lòng"),
+    "Không có ý kiến / không áp dụng": _l("Không có ý kiến / không áp dụng"),
+}
+
+
+def level_words(label: str) -> str:
+    """A level of the answer scale in the page's language."""
+    words = LEVEL_WORDS.get(label)
+    return label if words is None else str(words)
+
+
+def in_language(vietnamese: str, english: str = "") -> str:
+    """The questionnaire's English rendering on English pages, where the file has one."""
+    return english if english and current_language() == "en" else vietnamese
+
+
 def safe_next(target: str | None) -> str:
     """Only go back to a local path (no open redirect)."""
     return local_path(target) or "/"
@@ -91,3 +115,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_number"] = local_number
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["level_words"] = level_words
+    app.jinja_env.globals["in_language"] = in_language
+    from .notes import reliability_note  # notes format numbers with local_number
+
+    app.jinja_env.filters["reliability_note"] = reliability_note

@@ -6,6 +6,7 @@ import hmac
 import ipaddress
 import re
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from analysis.integrity import CODES, Thresholds
@@ -102,24 +103,36 @@ def parse_hours(text: str) -> list[tuple[int, int, int]]:
     for part in filter(None, (p.strip() for p in (text or "").split(";"))):
         match = re.fullmatch(rf"{_DAYS}\s+(.+)", part, flags=re.IGNORECASE)
         if not match:
-            raise HoursError(f"Không đọc được “{part}” (ví dụ: T2-T6 07:30-17:00).")
+            raise HoursError(
+                _("Không đọc được “%(part)s” (ví dụ: T2-T6 07:30-17:00).", part=part)
+            )
         first = WEEKDAYS[match.group(1).upper()]
         last = WEEKDAYS[(match.group(2) or match.group(1)).upper()]
         if last < first:
-            raise HoursError(f"Khoảng ngày ngược trong “{part}”.")
+            raise HoursError(_("Khoảng ngày ngược trong “%(part)s”.", part=part))
         for times in match.group(3).split(","):
             found = re.fullmatch(_TIMES, times.strip())
             if not found:
                 raise HoursError(
-                    f"Không đọc được giờ “{times.strip()}” trong “{part}”."
+                    _(
+                        "Không đọc được giờ “%(strip)s” trong “%(part)s”.",
+                        strip=times.strip(),
+                        part=part,
+                    )
                 )
             h1, m1, h2, m2 = map(int, found.groups())
             start, end = h1 * 60 + m1, h2 * 60 + m2
             if not (m1 < 60 and m2 < 60 and 0 <= start < end <= 24 * 60):
-                raise HoursError(f"Giờ không hợp lệ “{times.strip()}” trong “{part}”.")
+                raise HoursError(
+                    _(
+                        "Giờ không hợp lệ “%(strip)s” trong “%(part)s”.",
+                        strip=times.strip(),
+                        part=part,
+                    )
+                )
             intervals += [(day, start, end) for day in range(first, last + 1)]
     if not intervals:
-        raise HoursError("Chưa có giờ làm việc nào.")
+        raise HoursError(_("Chưa có giờ làm việc nào."))
     return intervals
 
 

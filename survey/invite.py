@@ -44,11 +44,11 @@ def enter():
 def respond(code: str):
     """Show the questionnaire of an invitation and record its one response."""
     invitation = invitations.find(code)
-    if code != invitation.code and request.method == "GET":
+    if code != invitation.code and request.method != "POST":
         return redirect(url_for("invite.respond", code=invitation.code))
     definition = definition_of(invitation.period.questionnaire)
     form_class = response_form_class(definition, ASKED_BY_REGISTER)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD from a link checker
         form = form_class(k=invitations.issue_key(invitation))
         return render_survey(invitation, definition, form, 200)
     if form_class.unknown_keys(request.form):

@@ -54,6 +54,8 @@ class Counter(db.Model):
     # Part of the signed token: a new nonce revokes every printed poster of this counter.
     token_nonce: Mapped[str] = mapped_column(sa.String(24), default=new_nonce)
     token_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The nonce before the last rotation, kept while that rotation can be undone.
+    previous_nonce: Mapped[str | None] = mapped_column(sa.String(24))
     is_active: Mapped[bool] = mapped_column(default=True)
 
     unit: Mapped[Unit] = relationship(back_populates="counters")

@@ -36,6 +36,12 @@ def submit_limit() -> str:
     return current_app.config["SUBMIT_RATE_LIMIT"]
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: send them to the icon."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
 @bp.get("/")
 def index():
     """Explain the survey to someone who opens the site without a QR code."""
@@ -62,7 +68,7 @@ def respond(token: str):
     definition = definition_of(period.questionnaire)
     form_class = response_form_class(definition)
     answered = answered_mark(counter.unit_id)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD from a link checker
         another = request.args.get(ANOTHER) == "1"
         if answered is not None and not another:
             return render_answered(counter, answered, 200)

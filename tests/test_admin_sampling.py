@@ -179,7 +179,7 @@ def test_publication_names_each_numbers_channel(app, admin_client, both_channels
         db.session.get(SurveyPeriod, PERIOD_ID).status = "closed"
         db.session.commit()
     published = admin_client.post(
-        f"/admin/periods/{PERIOD_ID}/publish", data={"channel": "auto"}
+        f"/admin/periods/{PERIOD_ID}/publish", data={"channel": "auto", "confirm": "1"}
     )
     assert published.status_code == 302
     html = admin_client.get(f"/results/{PERIOD_ID}").get_data(as_text=True)

@@ -12,10 +12,18 @@ from survey.models import (
     SurveyResponse,
     Unit,
 )
-from survey.services import publications
+from survey.services import periods, publications
+from tests.seed import PERIOD_ID
+
+
+def close_seeded_period(app) -> None:
+    """The demo opens this quarter's period: no other may be open for its channels."""
+    with app.app_context():
+        periods.close_period(db.session.get(SurveyPeriod, PERIOD_ID))
 
 
 def test_seed_demo_creates_a_working_province_once(app, runner):
+    close_seeded_period(app)
     result = runner.invoke(args=["seed-demo", "--responses", "120"])
     assert result.exit_code == 0, result.output
     assert "/admin/counters/" in result.output
@@ -108,10 +116,11 @@ def test_create_open_and_close_a_period(app, runner):
     assert runner.invoke(args=["set-period", period_id, "close"]).exit_code == 0
     bad_dates = runner.invoke(args=["create-period", "X", "2027-12-31", "2027-01-01"])
     assert bad_dates.exit_code == 1
-    assert "cannot end before" in bad_dates.output
+    assert "Ngày kết thúc không thể trước ngày bắt đầu." in bad_dates.output
 
 
 def test_flag_responses_finds_the_demo_phone_and_is_idempotent(app, runner):
+    close_seeded_period(app)
     runner.invoke(args=["seed-demo", "--responses", "120"])
     with app.app_context():
         period_id = db.session.scalar(

@@ -96,6 +96,7 @@ def test_a_long_unit_code_in_a_restructure_is_refused(app, admin_client):
             "old_codes": "X-HB",
             "new_units": f"{'X' * 40},Xã Một,commune\nX-2,Xã Hai,commune",
             "effective_on": "2030-01-01",
+            "confirm": "1",
         },
     )
     assert response.status_code == 422

@@ -98,7 +98,7 @@ def test_a_1001_counter_period_runs_end_to_end(app, runner):
     )
     assert table.loc[(analysis.ALL, "II.E.1"), "n"] < 90  # blanks are out
 
-    admin.post(f"/admin/periods/{PERIOD_ID}/close")
+    admin.post(f"/admin/periods/{PERIOD_ID}/close", data={"confirm": "1"})
     published = admin.post(
         f"/admin/periods/{PERIOD_ID}/publish",
         data={
@@ -106,6 +106,7 @@ def test_a_1001_counter_period_runs_end_to_end(app, runner):
             "ci": "korn-graubard",
             "level": "0.95",
             "channel": "counter",
+            "confirm": "1",
         },
     )
     assert published.status_code == 302

@@ -230,3 +230,25 @@ def test_no_raw_client_identifiers_are_stored(app, client):
     with app.app_context():
         row = db.session.execute(sa.select(SurveyResponse.__table__)).one()
     assert not any("203.0.113" in str(v) or "UA-X" in str(v) for v in row)
+
+
+def test_failed_submit_lists_every_question_to_fix_at_the_top(client):
+    path = counter_path(OPEN_COUNTER_ID)
+    html = client.get(path).get_data(as_text=True)
+    assert f'action="{path}#loi"' in html
+    data = complete_answers()
+    del data["q_1_2"], data["q_overall"]
+    failed = client.post(path, data=data | served_form(client, path))
+    assert failed.status_code == 422
+    html = failed.get_data(as_text=True)
+    summary = html[html.index('id="loi"') : html.index("</ol>")]
+    assert 'role="alert"' in html[html.index('<div class="alert summary"') :][:80]
+    assert summary.count("<li>") == 2
+    assert 'href="#q_1_2"' in summary
+    assert 'href="#q_overall"' in summary
+    assert 'id="q_1_2"' in html
+    assert html.index('id="loi"') < html.index('id="q_1_1"')
+
+
+def test_head_on_a_survey_url_is_not_an_error(client):
+    assert client.head(counter_path(OPEN_COUNTER_ID)).status_code == 200

@@ -76,7 +76,7 @@ def test_version_with_responses_is_frozen(app, client, tmp_path):
     )
     write_version(tmp_path, SIPAS_2640.replace("Nơi ngồi chờ", "Nơi chờ"))
     with app.app_context():
-        with pytest.raises(QuestionnaireFrozen, match="already has responses"):
+        with pytest.raises(QuestionnaireFrozen, match="đã có phiếu trả lời"):
             sync_questionnaires(str(tmp_path))
         stored = db.session.scalar(
             sa.select(Questionnaire).filter_by(code="sipas-2640")

@@ -19,8 +19,8 @@ def audit_list():
     next_id = entries[-1].id if len(entries) == audit.PAGE_SIZE else None
     return render_template(
         "admin/audit_list.html",
-        entries=entries,
-        actions=audit.actions(),
+        entries=audit.sentences(entries),
+        actions=[(a, audit.action_words(a)) for a in audit.actions()],
         users=accounts.all_users(),
         next_id=next_id,
         args=request.args,

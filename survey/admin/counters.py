@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import Counter
 from ..qr import counter_qr_png, counter_qr_svg
 from ..services import units
-from . import bp
+from . import bp, confirm
 from .units import get_unit
 
 
@@ -51,7 +51,11 @@ def counter_list(unit_id: int, form: CounterForm | None = None):
     counters = [(c, public_url(c)) for c in units.unit_counters(unit)]
     form = form or CounterForm()
     return render_template(
-        "admin/counter_list.html", unit=unit, counters=counters, form=form
+        "admin/counter_list.html",
+        unit=unit,
+        counters=counters,
+        form=form,
+        restorable={c.id for c, url in counters if units.can_restore_token(c)},
     )
 
 
@@ -85,10 +89,38 @@ def counter_rename(counter_id: int):
 @bp.post("/counters/<int:counter_id>/rotate")
 @admin_only
 def counter_rotate(counter_id: int):
-    """Give a counter a new QR token; its printed posters stop working."""
+    """Give a counter a new QR token, after a confirmation; its printed posters stop."""
     counter = get_counter(counter_id)
+    back = url_for("admin.counter_list", unit_id=counter.unit_id)
+    page = confirm.ask(
+        _("Đổi mã QR của %(name)s", name=counter.name),
+        _(
+            "Mọi áp phích và mã QR đã in của %(name)s sẽ không dùng được nữa: người "
+            "dân quét mã cũ sẽ gặp trang lỗi. Phải in và dán lại áp phích mới.",
+            name=counter.name,
+        ),
+        undo=_(
+            "Trong %(hours)s giờ sau khi đổi có thể khôi phục mã cũ (áp phích cũ dùng "
+            "lại được).",
+            hours=int(units.UNDO_ROTATION.total_seconds() // 3600),
+        ),
+        button=_("Đổi mã QR"),
+        back=back,
+    )
+    if page is not None:
+        return page
     units.rotate_counter_token(counter, by=g.user)
     flash(_("Đã đổi mã QR của %(name)s: hãy in lại áp phích.", name=counter.name))
+    return redirect(back)
+
+
+@bp.post("/counters/<int:counter_id>/restore")
+@admin_only
+def counter_restore(counter_id: int):
+    """Undo the last rotation of a counter's QR token: the old posters work again."""
+    counter = get_counter(counter_id)
+    units.restore_counter_token(counter, by=g.user)
+    flash(_("Đã khôi phục mã QR cũ của %(name)s.", name=counter.name))
     return redirect(url_for("admin.counter_list", unit_id=counter.unit_id))
 
 
@@ -130,4 +162,9 @@ def unit_posters(unit_id: int):
         if c.is_active
         for url in [public_url(c)]
     ]
-    return render_template("print/poster.html", posters=posters)
+    return render_template(
+        "print/poster.html",
+        posters=posters,
+        unit=unit,
+        children=sorted(unit.children, key=lambda u: u.name),
+    )

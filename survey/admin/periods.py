@@ -10,7 +10,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Questionnaire, SurveyPeriod
 from ..services import periods, publications, units
-from . import bp
+from . import bp, confirm
 
 
 def get_period(period_id: int) -> SurveyPeriod:
@@ -56,18 +56,67 @@ def period_create():
     ), 422 if form.errors else 200
 
 
-@bp.post("/periods/<int:period_id>/<any(open, close):action>")
+def state_steps(period: SurveyPeriod) -> dict[str, dict]:
+    """What opening, closing or reopening a period does, and how to take it back."""
+    name = period.name
+    return {
+        "open": {
+            "title": _("Mở đợt %(name)s", name=name),
+            "consequence": _(
+                "Từ lúc mở, mọi mã QR tại quầy (và thư mời, nếu đợt có kênh mẫu) nhận "
+                "phiếu cho đợt %(name)s từ %(start)s đến %(end)s. Bộ câu hỏi của đợt "
+                "không đổi được nữa.",
+                name=name,
+                start=period.starts_on.strftime("%d/%m/%Y"),
+                end=period.ends_on.strftime("%d/%m/%Y"),
+            ),
+            "undo": _("Có thể đóng đợt bất cứ lúc nào; phiếu đã nhận vẫn được giữ."),
+            "button": _("Mở đợt"),
+            "do": periods.open_period,
+            "done": _("Đợt %(name)s: đã mở.", name=name),
+        },
+        "close": {
+            "title": _("Đóng đợt %(name)s", name=name),
+            "consequence": _(
+                "Người dân quét mã QR sẽ thấy đợt đã kết thúc; không nhận thêm phiếu "
+                "cho đợt %(name)s.",
+                name=name,
+            ),
+            "undo": _("Có thể mở lại đợt nếu chưa công bố kết quả."),
+            "button": _("Đóng đợt"),
+            "do": periods.close_period,
+            "done": _("Đợt %(name)s: đã đóng.", name=name),
+        },
+        "reopen": {
+            "title": _("Mở lại đợt %(name)s", name=name),
+            "consequence": _(
+                "Đợt %(name)s nhận phiếu trở lại cho đến khi đóng lần nữa.", name=name
+            ),
+            "undo": _("Có thể đóng lại đợt bất cứ lúc nào."),
+            "button": _("Mở lại đợt"),
+            "do": periods.reopen_period,
+            "done": _("Đợt %(name)s: đã mở lại.", name=name),
+        },
+    }
+
+
+@bp.post("/periods/<int:period_id>/<any(open, close, reopen):action>")
 @admin_only
 def period_state(period_id: int, action: str):
-    """Open or close a period."""
+    """Open, close or reopen a period, after a confirmation step."""
     period = get_period(period_id)
-    (periods.open_period if action == "open" else periods.close_period)(
-        period, by=g.user
+    step = state_steps(period)[action]
+    page = confirm.ask(
+        step["title"],
+        step["consequence"],
+        undo=step["undo"],
+        button=step["button"],
+        back=url_for("admin.period_list"),
     )
-    if action == "open":
-        flash(_("Đợt %(name)s: đã mở.", name=period.name))
-    else:
-        flash(_("Đợt %(name)s: đã đóng.", name=period.name))
+    if page is not None:
+        return page
+    step["do"](period, by=g.user)
+    flash(step["done"])
     return redirect(url_for("admin.period_list"))
 
 

@@ -11,11 +11,17 @@ from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import SurveyPeriod, SurveyResponse
-from ..services import accounts, periods, review, units
+from ..services import accounts, periods, publications, review, units, words
 from ..services.questionnaires import definition_of
 from . import bp
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+@bp.app_template_filter("channel_names")
+def channel_names(channels: str) -> str:
+    """ "counter,sample" as words: "QR tại quầy, Mẫu ngẫu nhiên (thư mời)"."""
+    return ", ".join(words.Names.channel(c) for c in channels.split(",") if c)
 
 
 def get_response(response_id: int) -> SurveyResponse:
@@ -57,6 +63,7 @@ def response_list():
         "admin/response_list.html",
         period=period,
         rows=rows,
+        names=words.names_for(rows, definition_of(period.questionnaire)),
         next_id=next_id,
         periods=periods.all_periods(),
         tree=units.unit_tree(visible),
@@ -102,6 +109,15 @@ def response_status(response_id: int, action: str):
                 if status == "excluded"
                 else _("Đã khôi phục phiếu.")
             )
+            if publications.publication_of(
+                db.session.get(SurveyPeriod, response.period_id)
+            ):
+                flash(
+                    _(
+                        "Đợt này đã công bố: bản công bố không thay đổi; thay đổi chỉ "
+                        "có hiệu lực khi tính lại trong khu làm việc."
+                    )
+                )
             return redirect(url_for("admin.response_detail", response_id=response.id))
     return render_detail(response, form), 422
 
@@ -114,6 +130,9 @@ def render_detail(response: SurveyResponse, form: ReasonForm):
         response=response,
         period=period,
         definition=definition,
+        names=words.names_for([response], definition),
+        extra=words.extra_answers(response, definition),
+        published=publications.publication_of(period) is not None,
         answers=definition.decode_answers(response.answers),
         form=form,
     )

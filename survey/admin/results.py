@@ -2,6 +2,7 @@
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 import analysis
 from forms.admin import ResultsForm, choices
@@ -10,8 +11,16 @@ from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..integrity import LABELS
-from ..services import accounts, indices, plans, publications, units, weaknesses
-from . import bp
+from ..services import (
+    accounts,
+    basis,
+    indices,
+    plans,
+    publications,
+    units,
+    weaknesses,
+)
+from . import bp, confirm
 from .periods import get_period
 
 SETTINGS = (
@@ -69,6 +78,25 @@ def settings_from(form: ResultsForm) -> indices.Settings:
     )
 
 
+def chooses_settings(values) -> bool:
+    """True if the request asks for method settings (else the page opens on its basis)."""
+    return any(name in values for name in (*SETTINGS, "exclude_flags", "margin_text"))
+
+
+def chosen_basis(period, form: ResultsForm, values) -> basis.Basis:
+    """The publication's basis unless the request chose other settings.
+
+    :raise ServiceError: if the chosen settings are invalid.
+    """
+    if not chooses_settings(values) and publications.publication_of(period):
+        return basis.basis_for(period, None)
+    if not form.validate():
+        raise ServiceError(
+            "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        )
+    return basis.basis_for(period, settings_from(form))
+
+
 def allowed(unit: str, codes: set[str] | None) -> bool:
     return codes is None or unit in codes
 
@@ -91,15 +119,14 @@ def period_results(period_id: int):
     """Show a period's per-unit table, ranks and chart under the chosen settings."""
     period = get_period(period_id)
     form = results_form(request.values)
-    computed, error = None, None
+    computed, error, on = None, None, None
     try:
-        if not form.validate():
-            raise ServiceError(
-                "; ".join(str(e) for errors in form.errors.values() for e in errors)
-            )
-        computed = indices.compute(period, settings_from(form))
+        on = chosen_basis(period, form, request.values)
+        computed = basis.compute_on(period, on)
     except (ServiceError, ValueError) as exc:
         error = str(exc)
+    if on is not None and on.as_published:  # the form shows the published choices
+        form = results_form(MultiDict(basis.settings_as_form(on.settings)))
     if computed is None:
         return render_template(
             "admin/results.html",
@@ -107,6 +134,7 @@ def period_results(period_id: int):
             form=form,
             error=error,
             publication=publications.publication_of(period),
+            basis=on,
         ), 422 if error else 200
     content = publications.snapshot(computed)
     visible = accounts.visible_unit_ids(g.user)
@@ -144,6 +172,7 @@ def period_results(period_id: int):
         settings=computed.settings,
         error=None,
         publication=publications.publication_of(period),
+        basis=on,
         sort=sort,
     )
 
@@ -156,9 +185,8 @@ def unit_results(period_id: int, unit_code: str):
     require_unit(unit.id)
     form = results_form(request.args)
     try:
-        if not form.validate():
-            raise ServiceError(_("Thiết lập phương pháp không hợp lệ."))
-        computed = indices.compute(period, settings_from(form))
+        on = chosen_basis(period, form, request.args)
+        computed = basis.compute_on(period, on)
     except (ServiceError, ValueError) as exc:
         flash(str(exc))
         return redirect(url_for("admin.period_results", period_id=period.id))
@@ -175,7 +203,7 @@ def unit_results(period_id: int, unit_code: str):
         [by_indicator.loc[e, "estimate"] for e in elements],
         [province.loc[e, "estimate"] for e in elements],
     )
-    comparison = indices.versus_previous(computed)
+    comparison = basis.versus_published_previous(computed)
     previous = comparison.table
     previous = (
         previous[previous["unit"] == unit_code].set_index("indicator")
@@ -218,6 +246,7 @@ def unit_results(period_id: int, unit_code: str):
         comparison=comparison,
         args=settings_args(request.args),
         publication=publications.publication_of(period),
+        basis=on,
         plan=plans.find_plan(unit, period),
         plan_unit_id=unit.id,
     )
@@ -229,6 +258,18 @@ def period_publish(period_id: int):
     """Publish a closed period's results under the settings shown."""
     period = get_period(period_id)
     form = results_form(request.form)
+    page = confirm.ask(
+        _("Công bố kết quả đợt %(name)s", name=period.name),
+        _(
+            "Bảng kết quả theo cách tính đang chọn sẽ được đăng công khai, kèm mã kiểm "
+            "tra. Bản công bố là cố định: không sửa, không rút lại, không mở lại đợt; "
+            "loại phiếu sau này cũng không làm thay đổi bản công bố."
+        ),
+        button=_("Công bố"),
+        back=url_for("admin.period_results", period_id=period.id),
+    )
+    if page is not None:
+        return page
     try:
         publication = publications.publish(period, settings_from(form), by=g.user)
     except (ServiceError, ValueError) as exc:

@@ -21,7 +21,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Unit
 from ..services import accounts, units
-from . import bp
+from . import bp, confirm
 from .uploads import import_outcome, large_upload, run_import
 
 LEVEL_LABELS = {
@@ -116,10 +116,33 @@ def save(unit: Unit | None):
 @bp.post("/units/<int:unit_id>/deactivate")
 @admin_only
 def unit_deactivate(unit_id: int):
-    """End a unit's validity today; its history stays."""
+    """End a unit's validity today, after a confirmation; its history stays."""
     unit = get_unit(unit_id)
+    page = confirm.ask(
+        _("Ngừng hoạt động %(name)s", name=unit.name),
+        _(
+            "Từ hôm nay %(name)s không còn nhận phiếu: mã QR tại các quầy của đơn vị "
+            "báo đơn vị đã ngừng. Kết quả các đợt cũ vẫn giữ nguyên.",
+            name=unit.name,
+        ),
+        undo=_("Có thể cho đơn vị hoạt động lại trong danh sách đơn vị."),
+        button=_("Ngừng hoạt động"),
+        back=url_for("admin.unit_list"),
+    )
+    if page is not None:
+        return page
     units.deactivate_unit(unit, clock.today(), by=g.user)
     flash(_("Đã ngừng hoạt động %(name)s.", name=unit.name))
+    return redirect(url_for("admin.unit_list"))
+
+
+@bp.post("/units/<int:unit_id>/reactivate")
+@admin_only
+def unit_reactivate(unit_id: int):
+    """Undo a deactivation: the unit takes responses again."""
+    unit = get_unit(unit_id)
+    units.reactivate_unit(unit, by=g.user)
+    flash(_("%(name)s hoạt động trở lại.", name=unit.name))
     return redirect(url_for("admin.unit_list"))
 
 
@@ -161,6 +184,20 @@ def unit_restructure():
             form.new_units.errors.append(
                 _("Mỗi dòng phải có đúng ba phần: mã,tên,cấp.")
             )
+        elif (
+            page := confirm.ask(
+                _("Sắp xếp lại đơn vị"),
+                _(
+                    "Các đơn vị %(codes)s kết thúc vào ngày trước %(day)s; đơn vị mới "
+                    "bắt đầu từ ngày đó. Đợt cũ giữ đơn vị cũ.",
+                    codes=form.old_codes.data,
+                    day=form.effective_on.data.strftime("%d/%m/%Y"),
+                ),
+                button=_("Sắp xếp lại"),
+                back=url_for("admin.unit_restructure"),
+            )
+        ) is not None:
+            return page
         else:
             try:
                 units.restructure(

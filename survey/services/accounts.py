@@ -36,13 +36,22 @@ def create_user(
     """
     username = username.strip().lower()
     if role not in {r.value for r in Role}:
-        raise ServiceError(f"Unknown role {role}.")
+        raise ServiceError(_("Vai trò %(role)s không hợp lệ.", role=role))
     if (role == Role.UNIT_HEAD) != (unit is not None):
-        raise ServiceError("A unit head needs a unit; other roles have none.")
+        raise ServiceError(
+            _("Thủ trưởng đơn vị cần một đơn vị; các vai trò khác không gắn đơn vị.")
+        )
     if len(password) < MIN_PASSWORD:
-        raise ServiceError(f"A password needs at least {MIN_PASSWORD} characters.")
+        raise ServiceError(
+            _(
+                "Mật khẩu cần ít nhất %(least)s ký tự.",
+                least=MIN_PASSWORD,
+            )
+        )
     if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
-        raise ServiceError(f"The username {username} is taken.")
+        raise ServiceError(
+            _("Tên đăng nhập %(username)s đã có người dùng.", username=username)
+        )
     user = User(
         username=username,
         password_hash=generate_password_hash(same_text(password)),

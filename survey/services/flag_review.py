@@ -8,6 +8,7 @@ it used, so later decisions could no longer reach it honestly).
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .. import clock
 from ..errors import Conflict, NotFound, ServiceError
@@ -122,9 +123,9 @@ def queue(
     :raise ServiceError: for an unknown flag kind or state.
     """
     if code and code not in LABELS:
-        raise ServiceError("Loại cờ không có.")
+        raise ServiceError(_("Loại cờ không có."))
     if state not in STATES:
-        raise ServiceError("Trạng thái không có.")
+        raise ServiceError(_("Trạng thái không có."))
     flagging.ensure_fresh(period)
     query = (
         sa.select(FlagGroup)
@@ -147,7 +148,7 @@ def get_group(group_id: int) -> GroupRow:
     """:raise NotFound: if no such group (it may have vanished in a recomputation)."""
     group = db.session.get(FlagGroup, group_id)
     if group is None:
-        raise NotFound("Nhóm cờ không còn (dữ liệu đã được tính lại).")
+        raise NotFound(_("Nhóm cờ không còn (dữ liệu đã được tính lại)."))
     return _rows([group])[0]
 
 
@@ -181,11 +182,11 @@ def decide(group: FlagGroup, action: str, reason: str, *, by: User) -> FlagDecis
     """
     reason = (reason or "").strip()
     if len(reason) < 3:
-        raise ServiceError("Phải ghi lý do (ít nhất 3 ký tự).")
+        raise ServiceError(_("Phải ghi lý do (ít nhất 3 ký tự)."))
     if action not in ("exclude", "clear"):
-        raise ServiceError("Quyết định không hợp lệ.")
+        raise ServiceError(_("Quyết định không hợp lệ."))
     if _published(group.period_id):
-        raise Conflict("Đợt đã công bố: không thể thay đổi quyết định về phiếu.")
+        raise Conflict(_("Đợt đã công bố: không thể thay đổi quyết định về phiếu."))
     pending = list(
         db.session.scalars(
             sa.select(ResponseFlag.response_id).where(
@@ -194,7 +195,7 @@ def decide(group: FlagGroup, action: str, reason: str, *, by: User) -> FlagDecis
         )
     )
     if not pending:
-        raise Conflict("Mọi phiếu của nhóm này đã được xem xét.")
+        raise Conflict(_("Mọi phiếu của nhóm này đã được xem xét."))
     changed: list[int] = []
     if action == "exclude":
         changed = list(
@@ -257,9 +258,9 @@ def undo(decision: FlagDecision, *, by: User) -> None:
     :raise Conflict: once the period is published, or if already undone.
     """
     if decision.undone_at is not None:
-        raise Conflict("Quyết định này đã được hoàn tác.")
+        raise Conflict(_("Quyết định này đã được hoàn tác."))
     if _published(decision.period_id):
-        raise Conflict("Đợt đã công bố: không thể thay đổi quyết định về phiếu.")
+        raise Conflict(_("Đợt đã công bố: không thể thay đổi quyết định về phiếu."))
     restored = list(
         db.session.scalars(
             sa.select(SurveyResponse.id).where(
@@ -301,5 +302,5 @@ def undo(decision: FlagDecision, *, by: User) -> None:
 def get_decision(decision_id: int) -> FlagDecision:
     decision = db.session.get(FlagDecision, decision_id)
     if decision is None:
-        raise NotFound("Không có quyết định này.")
+        raise NotFound(_("Không có quyết định này."))
     return decision

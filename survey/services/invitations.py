@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
@@ -291,7 +292,7 @@ def mark_delivered(period: SurveyPeriod, batch_ids: list[int], *, by=None) -> in
         )
     )
     if not batches:
-        raise ServiceError("Chọn ít nhất một lô phiếu mời của đợt này.")
+        raise ServiceError(_("Chọn ít nhất một lô phiếu mời của đợt này."))
     changed = [b for b in batches if b.delivered_at is None]
     now = clock.now()
     for batch in changed:
@@ -385,5 +386,5 @@ def batch_of(period: SurveyPeriod, batch_id: int) -> InvitationBatch:
     """:raise NotFound: if the batch is not one of this period's."""
     batch = db.session.get(InvitationBatch, batch_id)
     if batch is None or batch.period_id != period.id:
-        raise NotFound("Không có lô phiếu mời này trong đợt.")
+        raise NotFound(_("Không có lô phiếu mời này trong đợt."))
     return batch

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .. import clock
 from ..errors import Conflict, ServiceError
@@ -16,6 +17,7 @@ from ..models import (
     SurveyPeriod,
 )
 from . import audit, register
+from .publications import publication_of
 
 
 class PeriodStateError(Conflict):
@@ -40,11 +42,14 @@ def create_period(
     :raise ServiceError: if the dates or channels are invalid.
     """
     if ends_on < starts_on:
-        raise ServiceError("A period cannot end before it starts.")
+        raise ServiceError(_("Ngày kết thúc không thể trước ngày bắt đầu."))
     unknown = set(channels) - {c.value for c in Channel}
     if unknown or not channels:
         raise ServiceError(
-            f"Unknown channel(s): {', '.join(sorted(unknown)) or 'none given'}."
+            _(
+                "Kênh không hợp lệ: %(channels)s.",
+                channels=", ".join(sorted(unknown)) or _("chưa chọn kênh nào"),
+            )
         )
     period = SurveyPeriod(
         name=name.strip(),
@@ -75,7 +80,18 @@ def open_period(period: SurveyPeriod, *, by=None) -> None:
     :raise PeriodStateError: if the period is not a draft.
     """
     if period.status != PeriodStatus.DRAFT:
-        raise PeriodStateError("Only a draft period can be opened.")
+        raise PeriodStateError(_("Chỉ mở được đợt đang ở trạng thái nháp."))
+    clash = overlapping_open(period)
+    if clash is not None:
+        raise PeriodStateError(
+            _(
+                "Không mở được: đợt %(other)s đang mở cho cùng kênh và trùng thời gian "
+                "(%(start)s – %(end)s). Hãy đóng đợt đó hoặc sửa ngày trước.",
+                other=clash.name,
+                start=clash.starts_on.strftime("%d/%m/%Y"),
+                end=clash.ends_on.strftime("%d/%m/%Y"),
+            )
+        )
     period.status, period.opened_at = PeriodStatus.OPEN.value, clock.now()
     audit.record(
         "period.open",
@@ -87,19 +103,68 @@ def open_period(period: SurveyPeriod, *, by=None) -> None:
     db.session.commit()
 
 
+def overlapping_open(period: SurveyPeriod) -> SurveyPeriod | None:
+    """Return an open period that shares a channel with this one and overlaps its dates.
+
+    Periods cover every unit, so one open period per channel and day keeps each
+    response in exactly one period.
+    """
+    query = sa.select(SurveyPeriod).where(
+        SurveyPeriod.status == PeriodStatus.OPEN,
+        SurveyPeriod.id != period.id,
+        SurveyPeriod.starts_on <= period.ends_on,
+        SurveyPeriod.ends_on >= period.starts_on,
+    )
+    return next(
+        (p for p in db.session.scalars(query) if p.channel_set & period.channel_set),
+        None,
+    )
+
+
 def close_period(period: SurveyPeriod, *, by=None) -> None:
     """Stop accepting responses.
 
     :raise PeriodStateError: if the period is not open.
     """
     if period.status != PeriodStatus.OPEN:
-        raise PeriodStateError("Only an open period can be closed.")
+        raise PeriodStateError(_("Chỉ đóng được đợt đang mở."))
     period.status, period.closed_at = PeriodStatus.CLOSED.value, clock.now()
     audit.record(
         "period.close",
         period,
         before={"status": "open"},
         after={"status": "closed"},
+        by=by,
+    )
+    db.session.commit()
+
+
+def reopen_period(period: SurveyPeriod, *, by=None) -> None:
+    """Undo a close: accept responses again, unless the period is already published.
+
+    :raise PeriodStateError: if the period is not closed, is published, or another
+        open period now takes its channel and dates.
+    """
+    if period.status != PeriodStatus.CLOSED:
+        raise PeriodStateError(_("Chỉ mở lại được đợt đã đóng."))
+    if publication_of(period) is not None:
+        raise PeriodStateError(
+            _("Đợt đã công bố không mở lại được: bản công bố là cố định.")
+        )
+    clash = overlapping_open(period)
+    if clash is not None:
+        raise PeriodStateError(
+            _(
+                "Không mở lại được: đợt %(other)s đang mở cho cùng kênh và trùng thời gian.",
+                other=clash.name,
+            )
+        )
+    period.status, period.closed_at = PeriodStatus.OPEN.value, None
+    audit.record(
+        "period.reopen",
+        period,
+        before={"status": "closed"},
+        after={"status": "open"},
         by=by,
     )
     db.session.commit()
@@ -192,7 +257,7 @@ def set_targets(period: SurveyPeriod, values: dict[int, int], *, by=None) -> Non
     :raise ServiceError: for a negative or impossibly large target.
     """
     if any(v < 0 for v in values.values()):
-        raise ServiceError("Chỉ tiêu không thể âm.")
+        raise ServiceError(_("Chỉ tiêu không thể âm."))
     if any(v > MAX_TARGET for v in values.values()):
         raise ServiceError(f"Chỉ tiêu tối đa {MAX_TARGET:,} phiếu.".replace(",", "."))
     before = {str(k): v for k, v in targets(period).items()}

@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from analysis.targets import evaluate_targets
@@ -90,7 +91,7 @@ def _published(period: SurveyPeriod) -> Publication:
     publication = publication_of(period)
     if publication is None:
         raise PlanError(
-            "Kỳ này chưa công bố: kế hoạch khắc phục được lập từ kết quả đã công bố."
+            _("Kỳ này chưa công bố: kế hoạch khắc phục được lập từ kết quả đã công bố.")
         )
     return publication
 
@@ -107,7 +108,7 @@ def plan_draft(period: SurveyPeriod, unit: Unit) -> PlanDraft:
     publication = _published(period)
     rows = _unit_rows(publication, unit.code)
     if not rows:
-        raise PlanError("Đơn vị không có kết quả trong bản công bố của kỳ này.")
+        raise PlanError(_("Đơn vị không có kết quả trong bản công bố của kỳ này."))
     settings = Settings.from_dict(publication.settings)
     results = compute(period, settings, publication.response_ids)
     found = unit_weaknesses(results, unit.code, versus_previous(results))
@@ -143,37 +144,51 @@ def _check_items(
     `keep` holds deadlines already agreed (an edit may leave a past deadline alone).
     """
     if not items:
-        raise PlanError("Chọn ít nhất một tiêu chí cho kế hoạch.")
+        raise PlanError(_("Chọn ít nhất một tiêu chí cho kế hoạch."))
     codes = [item.criterion for item in items]
     if len(set(codes)) != len(codes):
-        raise PlanError("Mỗi tiêu chí chỉ có một mục trong kế hoạch.")
+        raise PlanError(_("Mỗi tiêu chí chỉ có một mục trong kế hoạch."))
     today = clock.today()
     for item in items:
         row = draft_rows.get(item.criterion)
         if row is None or row.get("estimate") is None:
             raise PlanError(
-                f"Tiêu chí {item.criterion} không có trong kết quả đã công bố."
+                _(
+                    "Tiêu chí %(criterion)s không có trong kết quả đã công bố.",
+                    criterion=item.criterion,
+                )
             )
         texts = (item.cause, item.actions, item.responsible)
         if any(not text.strip() for text in texts):
             raise PlanError(
-                f"Tiêu chí {item.criterion}: cần ghi nguyên nhân, giải pháp và người "
-                "chịu trách nhiệm."
+                _(
+                    "Tiêu chí %(criterion)s: cần ghi nguyên nhân, giải pháp và "
+                    "người chịu trách nhiệm.",
+                    criterion=item.criterion,
+                )
             )
         if (
             max(len(item.cause), len(item.actions)) > MAX_TEXT
             or len(item.responsible) > 200
         ):
-            raise PlanError(f"Tiêu chí {item.criterion}: nội dung quá dài.")
+            raise PlanError(
+                _("Tiêu chí %(criterion)s: nội dung quá dài.", criterion=item.criterion)
+            )
         baseline = row["estimate"]
         if not baseline < item.target <= 100:
             shown = f"{baseline:.1f}".replace(".", ",")
             raise PlanError(
-                f"Tiêu chí {item.criterion}: mục tiêu phải cao hơn mức đã công bố "
-                f"({shown}%) và không quá 100%."
+                _(
+                    "Tiêu chí %(criterion)s: mục tiêu phải cao hơn mức đã công bố "
+                    "(%(shown)s%%) và không quá 100%%.",
+                    criterion=item.criterion,
+                    shown=shown,
+                )
             )
         if item.deadline < today and keep.get(item.criterion) != item.deadline:
-            raise PlanError(f"Tiêu chí {item.criterion}: thời hạn đã qua.")
+            raise PlanError(
+                _("Tiêu chí %(criterion)s: thời hạn đã qua.", criterion=item.criterion)
+            )
 
 
 def _item_record(item: PlanItem) -> dict:
@@ -238,7 +253,7 @@ def update_plan(plan: ImprovementPlan, items: list[ItemInput], *, by: User) -> N
     :raise PlanError: if the plan was already measured or an item breaks a rule.
     """
     if plan.evaluated_period_id is not None:
-        raise PlanError("Kế hoạch đã được đánh giá ở kỳ sau; không sửa được nữa.")
+        raise PlanError(_("Kế hoạch đã được đánh giá ở kỳ sau; không sửa được nữa."))
     rows = _unit_rows(_published(plan.period), plan.unit.code)
     old = {item.criterion: item for item in plan.items}
     _check_items(rows, items, {code: item.deadline for code, item in old.items()})
@@ -301,7 +316,7 @@ def return_plan(plan: ImprovementPlan, text: str, *, by: User) -> None:
     """
     text = _remark(text)
     if plan.evaluated_period_id is not None:
-        raise PlanError("Kế hoạch đã được đánh giá ở kỳ sau; không trả lại được.")
+        raise PlanError(_("Kế hoạch đã được đánh giá ở kỳ sau; không trả lại được."))
     plan.status = PlanStatus.RETURNED.value
     plan.updated_at = clock.now()
     db.session.add(PlanComment(plan=plan, user=by, text=text, kind="return"))
@@ -318,9 +333,9 @@ def return_plan(plan: ImprovementPlan, text: str, *, by: User) -> None:
 def _remark(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise PlanError("Vui lòng ghi nội dung nhận xét.")
+        raise PlanError(_("Vui lòng ghi nội dung nhận xét."))
     if len(text) > MAX_TEXT:
-        raise PlanError(f"Nhận xét tối đa {MAX_TEXT} ký tự.")
+        raise PlanError(_("Nhận xét tối đa %(MAX_TEXT)s ký tự.", MAX_TEXT=MAX_TEXT))
     return text
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from analysis.questionnaire import Questionnaire as Definition
 from analysis.questionnaire import content_hash, load_file, parse_questionnaire
@@ -44,8 +45,12 @@ def sync_questionnaires(directory: str | None = None) -> list[str]:
             if has_responses(stored):
                 db.session.rollback()
                 raise QuestionnaireFrozen(
-                    f"{path.name}: version {definition.code} already has responses and cannot "
-                    "change; save the change under a new code (a new file)."
+                    _(
+                        "%(name)s: phiên bản %(code)s đã có phiếu trả lời nên không "
+                        "sửa được; lưu thay đổi dưới một mã mới (một tệp mới).",
+                        name=path.name,
+                        code=definition.code,
+                    )
                 )
             stored.title, stored.content, stored.content_hash = (
                 definition.title,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .. import clock
 from ..errors import ServiceError
@@ -99,9 +100,9 @@ def set_status(response: SurveyResponse, status: str, reason: str, *, by: User) 
     """
     reason = (reason or "").strip()
     if len(reason) < 3:
-        raise ServiceError("Phải ghi lý do (ít nhất 3 ký tự).")
+        raise ServiceError(_("Phải ghi lý do (ít nhất 3 ký tự)."))
     if status not in ("valid", "excluded") or response.status == status:
-        raise ServiceError("Phiếu đã ở trạng thái này.")
+        raise ServiceError(_("Phiếu đã ở trạng thái này."))
     before = {"status": response.status, "reason": response.status_reason}
     response.status, response.status_reason = status, reason
     response.status_by_id, response.status_at = by.id, clock.now()

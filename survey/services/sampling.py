@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from analysis.sampling import (
@@ -67,19 +68,21 @@ class PlanSettings:
 
     def __post_init__(self):
         if self.design not in DESIGNS:
-            raise PlanError(f"Thiết kế mẫu không hợp lệ: {self.design}.")
+            raise PlanError(
+                _("Thiết kế mẫu không hợp lệ: %(design)s.", design=self.design)
+            )
         if not 0.5 <= self.moe <= 30:
-            raise PlanError("Sai số mong muốn phải từ 0,5 đến 30 điểm.")
+            raise PlanError(_("Sai số mong muốn phải từ 0,5 đến 30 điểm."))
         if not 0.5 <= self.level < 1:
-            raise PlanError("Độ tin cậy phải từ 0,5 đến dưới 1.")
+            raise PlanError(_("Độ tin cậy phải từ 0,5 đến dưới 1."))
         if not 0 < self.share < 100:
-            raise PlanError("Tỷ lệ hài lòng dự kiến phải trong khoảng 0–100%.")
+            raise PlanError(_("Tỷ lệ hài lòng dự kiến phải trong khoảng 0–100%."))
         if not 0.5 <= self.deff <= 10:
-            raise PlanError("Hiệu ứng thiết kế phải từ 0,5 đến 10.")
+            raise PlanError(_("Hiệu ứng thiết kế phải từ 0,5 đến 10."))
         if not 1 <= self.response_rate <= 100:
-            raise PlanError("Tỷ lệ phản hồi dự kiến phải từ 1 đến 100%.")
+            raise PlanError(_("Tỷ lệ phản hồi dự kiến phải từ 1 đến 100%."))
         if not 0 <= self.min_per_field <= 1000:
-            raise PlanError("Số phiếu tối thiểu mỗi lĩnh vực phải từ 0 đến 1000.")
+            raise PlanError(_("Số phiếu tối thiểu mỗi lĩnh vực phải từ 0 đến 1000."))
 
 
 @dataclass
@@ -222,13 +225,15 @@ def propose(
     counts = frame_counts(period)
     if counts.empty:
         raise PlanError(
-            "Sổ hồ sơ chưa có hồ sơ nào trả kết quả trong thời gian của đợt: "
-            "nhập sổ hồ sơ trước khi lập kế hoạch mẫu."
+            _(
+                "Sổ hồ sơ chưa có hồ sơ nào trả kết quả trong thời gian của đợt: "
+                "nhập sổ hồ sơ trước khi lập kế hoạch mẫu."
+            )
         )
     counts = counts.merge(last_period_figures(period), on="unit_id", how="left")
     if needed:
         if any(v < 0 for v in needed.values()):
-            raise PlanError("Số phiếu cần thu không thể âm.")
+            raise PlanError(_("Số phiếu cần thu không thể âm."))
         counts["unit_needed"] = counts["unit_id"].map(needed)
     counts["expected"] = _expected_population(
         period, counts["population"], settings.design
@@ -247,7 +252,7 @@ def propose(
             minimum=settings.min_per_field,
         )
     except ValueError as exc:
-        raise PlanError(f"Không lập được kế hoạch: {exc}") from None
+        raise PlanError(_("Không lập được kế hoạch: %(exc)s", exc=exc)) from None
     proposal = pd.DataFrame(
         {
             "unit_id": counts["unit_id"].astype(int),
@@ -276,7 +281,9 @@ def _rate(draw, expected) -> np.ndarray:
 def _require_sample_channel(period: SurveyPeriod) -> None:
     if Channel.SAMPLE not in period.channel_set:
         raise PlanError(
-            "Đợt này không có kênh mẫu ngẫu nhiên; thêm kênh khi tạo đợt để lập kế hoạch."
+            _(
+                "Đợt này không có kênh mẫu ngẫu nhiên; thêm kênh khi tạo đợt để lập kế hoạch."
+            )
         )
 
 
@@ -298,13 +305,13 @@ def save_plan(
     """
     plan = plan_of(period)
     if plan is not None and plan.drawn_at is not None:
-        raise Conflict("Mẫu của đợt này đã được rút; kế hoạch không thể sửa nữa.")
+        raise Conflict(_("Mẫu của đợt này đã được rút; kế hoạch không thể sửa nữa."))
     proposal = propose(period, settings, needed)
     if draws:
         keys = list(zip(proposal["unit_id"], proposal["field"], strict=True))
         unknown = set(draws) - set(keys)
         if unknown:
-            raise PlanError("Kế hoạch có tầng không có trong sổ hồ sơ của đợt.")
+            raise PlanError(_("Kế hoạch có tầng không có trong sổ hồ sơ của đợt."))
         proposal["draw"] = [
             draws.get(k, d) for k, d in zip(keys, proposal["draw"], strict=True)
         ]
@@ -344,7 +351,7 @@ def save_plan(
 def _check_supported(proposal: pd.DataFrame, design: str) -> None:
     draw = pd.to_numeric(proposal["draw"], errors="coerce")
     if draw.isna().any() or (draw < 0).any():
-        raise PlanError("Số hồ sơ cần rút phải là số nguyên không âm.")
+        raise PlanError(_("Số hồ sơ cần rút phải là số nguyên không âm."))
     limit = proposal["frame"] if design == SampleDesign.SRSWOR else proposal["expected"]
     short = proposal[draw > limit]
     if len(short):
@@ -509,15 +516,19 @@ def draw(period: SurveyPeriod, *, by=None) -> DrawReport:
     """
     plan = plan_of(period)
     if plan is None:
-        raise PlanError("Chưa có kế hoạch mẫu: lập và lưu kế hoạch trước khi rút mẫu.")
+        raise PlanError(
+            _("Chưa có kế hoạch mẫu: lập và lưu kế hoạch trước khi rút mẫu.")
+        )
     if plan.drawn_at is not None:
         raise Conflict(
-            "Mẫu đã được rút lúc "
-            f"{clock.local(plan.drawn_at):%H:%M %d/%m/%Y}; rút lại sẽ cho đúng các hồ sơ "
-            "đó (xem kiểm tra tái lập)."
+            _(
+                "Mẫu đã được rút lúc %(time)s; rút lại sẽ cho đúng các hồ sơ "
+                "đó (xem kiểm tra tái lập).",
+                time=clock.local(plan.drawn_at).strftime("%H:%M %d/%m/%Y"),
+            )
         )
     if period.status == PeriodStatus.CLOSED:
-        raise Conflict("Đợt đã đóng: không rút mẫu được nữa.")
+        raise Conflict(_("Đợt đã đóng: không rút mẫu được nữa."))
     plan.seed = secrets.token_hex(16)
     plan.drawn_at = clock.now()
     try:
@@ -667,9 +678,9 @@ def verify_draw(period: SurveyPeriod) -> DrawCheck:
     """
     plan = plan_of(period)
     if plan is None or plan.seed is None:
-        raise PlanError("Đợt này chưa rút mẫu.")
+        raise PlanError(_("Đợt này chưa rút mẫu."))
     frame = _frame(period)
-    chosen, _, _ = _selection(plan, frame)
+    chosen, _unused, _dropped = _selection(plan, frame)
     stored = dict(
         db.session.execute(
             sa.select(Dossier.id, Dossier.code)

@@ -192,13 +192,45 @@ def create_counter(unit: Unit, name: str, *, by=None) -> Counter:
     return counter
 
 
+# How long a rotation can be undone (the old posters work again).
+UNDO_ROTATION = timedelta(hours=24)
+
+
 def rotate_counter_token(counter: Counter, *, by=None) -> str:
     """Give a counter a new QR token; posters with the old one stop working."""
+    counter.previous_nonce = counter.token_nonce
     counter.token_nonce = new_nonce()
     counter.token_rotated_at = clock.now()
     audit.record("counter.rotate_token", counter, by=by)
     db.session.commit()
     return counter_token(counter)
+
+
+def can_restore_token(counter: Counter) -> bool:
+    """True while the last rotation of a counter's QR token can still be undone."""
+    return (
+        counter.previous_nonce is not None
+        and counter.token_rotated_at is not None
+        and clock.now() - counter.token_rotated_at <= UNDO_ROTATION
+    )
+
+
+def restore_counter_token(counter: Counter, *, by=None) -> None:
+    """Undo the last rotation: the posters printed before it work again.
+
+    :raise ServiceError: if there is no rotation to undo or its time has passed.
+    """
+    if not can_restore_token(counter):
+        raise ServiceError(
+            _(
+                "Không khôi phục được mã QR cũ: chỉ hoàn tác được trong %(hours)s giờ "
+                "sau lần đổi mã gần nhất.",
+                hours=int(UNDO_ROTATION.total_seconds() // 3600),
+            )
+        )
+    counter.token_nonce, counter.previous_nonce = counter.previous_nonce, None
+    audit.record("counter.restore_token", counter, by=by)
+    db.session.commit()
 
 
 def counter_token(counter: Counter) -> str:
@@ -328,15 +360,15 @@ def save_unit(
         except integrity.HoursError as exc:
             raise InvalidHours(str(exc)) from None
     if level not in UNIT_LEVELS:
-        raise ServiceError(f"Cấp {level} không hợp lệ.")
+        raise ServiceError(_("Cấp %(level)s không hợp lệ.", level=level))
     clash = db.session.scalar(sa.select(Unit).filter_by(code=code))
     if clash is not None and clash is not unit:
-        raise ServiceError(f"Mã đơn vị {code} đã được dùng.")
+        raise ServiceError(_("Mã đơn vị %(code)s đã được dùng.", code=code))
     node = parent
     while node is not None:
         if unit is not None and node.id == unit.id:
             raise ServiceError(
-                "Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó."
+                _("Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó.")
             )
         node = node.parent
     before = _unit_state(unit) if unit else None
@@ -365,6 +397,16 @@ def deactivate_unit(unit: Unit, on: date, *, by) -> None:
     db.session.commit()
 
 
+def reactivate_unit(unit: Unit, *, by) -> None:
+    """Undo a deactivation: the unit is valid again from its original start."""
+    if unit.valid_to is None:
+        raise ServiceError(_("Đơn vị đang hoạt động."))
+    before = _unit_state(unit)
+    unit.valid_to = None
+    audit.record("unit.reactivate", unit, before=before, after=_unit_state(unit), by=by)
+    db.session.commit()
+
+
 def restructure(
     kind: str,
     old_codes: list[str],
@@ -380,22 +422,31 @@ def restructure(
     """
     old = [get_unit(code.strip()) for code in old_codes if code.strip()]
     if not old or any(u is None for u in old):
-        raise ServiceError("Có mã đơn vị cũ không tồn tại.")
+        raise ServiceError(_("Có mã đơn vị cũ không tồn tại."))
     if kind == "merge" and (len(old) < 2 or len(new_rows) != 1):
-        raise ServiceError("Hợp nhất: ít nhất hai đơn vị cũ thành đúng một đơn vị mới.")
+        raise ServiceError(
+            _("Hợp nhất: ít nhất hai đơn vị cũ thành đúng một đơn vị mới.")
+        )
     if kind == "split" and (len(old) != 1 or len(new_rows) < 2):
-        raise ServiceError("Chia tách: một đơn vị cũ thành ít nhất hai đơn vị mới.")
+        raise ServiceError(_("Chia tách: một đơn vị cũ thành ít nhất hai đơn vị mới."))
     parent = old[0].parent
     new_units = []
     for code, name, level in new_rows:
         if not code or len(code) > MAX_CODE or not name or len(name) > MAX_NAME:
             raise ServiceError(
-                f"Đơn vị mới {code[:MAX_CODE]}…: mã cần 1–{MAX_CODE} ký tự, "
-                f"tên 1–{MAX_NAME} ký tự."
+                _(
+                    "Đơn vị mới %(code)s…: mã cần 1–%(MAX_CODE)s ký tự, tên 1–%(MAX_NAME)s ký tự.",
+                    code=code[:MAX_CODE],
+                    MAX_CODE=MAX_CODE,
+                    MAX_NAME=MAX_NAME,
+                )
             )
         if level not in UNIT_LEVELS or get_unit(code) is not None:
             raise ServiceError(
-                f"Đơn vị mới {code}: mã đã dùng, thiếu tên hoặc cấp không hợp lệ."
+                _(
+                    "Đơn vị mới %(code)s: mã đã dùng, thiếu tên hoặc cấp không hợp lệ.",
+                    code=code,
+                )
             )
         unit = Unit(
             code=code, name=name, level=level, parent=parent, valid_from=effective_on

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 import analysis
 from analysis.compare import difference_table
@@ -96,11 +97,13 @@ def unit_weaknesses(
         & (results.table["indicator"] == analysis.OVERALL)
     ]
     if overall.empty:
-        raise ResultsError("Đơn vị không có phiếu trong kỳ này.")
+        raise ResultsError(_("Đơn vị không có phiếu trong kỳ này."))
     if (overall["kind"] != "unit").any():
         raise ResultsError(
-            "Điểm yếu được tìm cho từng đơn vị có phiếu của mình; đây là cấp tổng hợp "
-            "của các đơn vị trực thuộc."
+            _(
+                "Điểm yếu được tìm cho từng đơn vị có phiếu của mình; đây là cấp tổng hợp "
+                "của các đơn vị trực thuộc."
+            )
         )
     small = not bool(overall["reliable"].iloc[0])
     periods = [results.period]
@@ -262,4 +265,6 @@ def _published_sample(period: SurveyPeriod, settings, channel: str):
     try:
         return channel_sample(period, settings, channel, ids)
     except ServiceError as exc:
-        raise ResultsError(f"Không gộp được kỳ {period.name}: {exc}") from None
+        raise ResultsError(
+            _("Không gộp được kỳ %(name)s: %(exc)s", name=period.name, exc=exc)
+        ) from None

@@ -53,11 +53,20 @@ def test_analyst_publishes_and_the_public_downloads(
 
     row = desk.locator("tr", has_text="Đợt thử")
     row.locator("button", has_text="Đóng").click()
+    assert "không nhận thêm phiếu" in desk.locator(".consequence").inner_text()
+    if shots:
+        screenshot(desk, "admin-confirm-close")
+    desk.check("input[name=confirm]")
+    desk.click("button:has-text('Đóng đợt')")
+    assert "đã đóng" in desk.locator(".flash").inner_text()
     desk.goto(f"{live_server}/admin/periods/{PERIOD_ID}/results")
     assert desk.locator("table tbody tr").count() == 2  # Sở Tư pháp and Xã Hòa Bình
     if shots:
         screenshot(desk, "admin-results")
     desk.click("text=Công bố kết quả đợt này")
+    assert "Không thể hoàn tác" in desk.locator(".final").inner_text()
+    desk.check("input[name=confirm]")
+    desk.click("button:has-text('Công bố')")
     desk.wait_for_url(f"**/results/{PERIOD_ID}")
     assert "Chỉ số hài lòng (SIPAS): Đợt thử" in desk.locator("h1").inner_text()
     if shots:
