@@ -31,3 +31,32 @@ def test_audit_log_in_english(admin_client):
     html = admin_client.get("/admin/audit").get_data(as_text=True)
     assert "admin closed period Đợt thử at" in html
     assert "<b>Status:</b> Open → Closed" in html
+
+
+def test_every_recorded_action_reads_as_words():
+    """Each action the services record (literal, or an f-string's known values) has words."""
+    import re
+    from pathlib import Path
+
+    from survey.services.audit import ACTION_WORDS
+
+    variants = {
+        "flags.{action}": ("exclude", "clear"),
+        "unit.{kind}": ("merge", "split"),
+    }
+    recorded = set()
+    for path in Path("survey").rglob("*.py"):
+        pattern = r'audit\.record\(\s*(f?)"([^"]+)"'
+        for is_f, action in re.findall(pattern, path.read_text(encoding="utf-8")):
+            if is_f:
+                assert action in variants, f"{path}: unknown action pattern {action}"
+                stem = action.split("{")[0]
+                recorded.update(stem + value for value in variants[action])
+            else:
+                recorded.add(action)
+        for action in re.findall(
+            r'finish\([^)]*"([a-z_]+\.[a-z_]+)"', path.read_text()
+        ):
+            recorded.add(action)
+    assert "register.import" in recorded
+    assert recorded - set(ACTION_WORDS) == set()
