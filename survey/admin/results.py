@@ -10,7 +10,15 @@ from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
 from ..integrity import LABELS
-from ..services import accounts, indices, plans, publications, units, weaknesses
+from ..services import (
+    accounts,
+    indices,
+    plans,
+    publications,
+    stored_results,
+    units,
+    weaknesses,
+)
 from . import bp
 from .periods import get_period
 
@@ -69,6 +77,18 @@ def settings_from(form: ResultsForm) -> indices.Settings:
     )
 
 
+def reload_url(period, form: ResultsForm, settings) -> str | None:
+    """The page's own address with its settings (None with raking margins: a POST)."""
+    if settings is None or settings.margins:
+        return None
+    args = {
+        f.name: f.data
+        for f in form
+        if f.data not in (None, "", []) and f.name != "csrf_token"
+    }
+    return url_for("admin.period_results", period_id=period.id, **args)
+
+
 def allowed(unit: str, codes: set[str] | None) -> bool:
     return codes is None or unit in codes
 
@@ -91,22 +111,33 @@ def period_results(period_id: int):
     """Show a period's per-unit table, ranks and chart under the chosen settings."""
     period = get_period(period_id)
     form = results_form(request.values)
-    computed, error = None, None
+    computed, error, stored, settings = None, None, None, None
     try:
         if not form.validate():
             raise ServiceError(
                 "; ".join(str(e) for errors in form.errors.values() for e in errors)
             )
-        computed = indices.compute(period, settings_from(form))
+        settings = settings_from(form)
+        if request.method == "POST" and request.form.get("refresh"):
+            stored_results.refresh(period, settings)
+        stored = stored_results.for_page(period, settings)
+        computed = stored.results
     except (ServiceError, ValueError) as exc:
         error = str(exc)
+    state = {
+        "stored": stored,
+        "refresh_url": url_for("admin.period_results", period_id=period.id),
+        "reload_url": reload_url(period, form, settings),
+    }
     if computed is None:
         return render_template(
             "admin/results.html",
             period=period,
             form=form,
             error=error,
+            settings=settings,
             publication=publications.publication_of(period),
+            **state,
         ), 422 if error else 200
     content = publications.snapshot(computed)
     visible = accounts.visible_unit_ids(g.user)
@@ -145,6 +176,7 @@ def period_results(period_id: int):
         error=None,
         publication=publications.publication_of(period),
         sort=sort,
+        **state,
     )
 
 
@@ -158,10 +190,22 @@ def unit_results(period_id: int, unit_code: str):
     try:
         if not form.validate():
             raise ServiceError(_("Thiết lập phương pháp không hợp lệ."))
-        computed = indices.compute(period, settings_from(form))
+        stored = stored_results.for_page(period, settings_from(form))
+        if stored.results is None:
+            raise ServiceError(
+                stored.error
+                or _("Đang tính kết quả cho thiết lập này; xem lại sau ít phút.")
+            )
+        computed = stored.results
     except (ServiceError, ValueError) as exc:
         flash(str(exc))
-        return redirect(url_for("admin.period_results", period_id=period.id))
+        return redirect(
+            url_for(
+                "admin.period_results",
+                period_id=period.id,
+                **settings_args(request.args),
+            )
+        )
     table = computed.table
     mine = table[table["unit"] == unit_code]
     if mine.empty:
@@ -220,6 +264,10 @@ def unit_results(period_id: int, unit_code: str):
         publication=publications.publication_of(period),
         plan=plans.find_plan(unit, period),
         plan_unit_id=unit.id,
+        stored=stored,
+        form=form,
+        settings=computed.settings,
+        refresh_url=url_for("admin.period_results", period_id=period.id),
     )
 
 

@@ -573,7 +573,7 @@ def effect_of_flags(
     ).all()
     valid = used
     if settings.exclude_flags:
-        valid = response_frame(period)
+        valid = response_frame(period, extras=settings.weighting == "rake")
         valid = valid[valid["channel"] == Channel.COUNTER.value]
     flagged_ids = set(
         db.session.scalars(

@@ -155,10 +155,6 @@ class Results:
 
 #: Vietnam's offset from UTC (Asia/Ho_Chi_Minh keeps +07:00 all year, no DST).
 VIETNAM_OFFSET_S = 7 * 3600
-FRAME_COLUMNS = [
-    "id", "unit", "counter", "field", "seconds", "answers", "gender", "age_group",
-    "channel", "status",
-]  # fmt: skip
 
 
 def _epoch_seconds(column):
@@ -213,28 +209,33 @@ def response_frame(
     period: SurveyPeriod,
     response_ids: list[int] | None = None,
     exclude_flags: tuple[str, ...] = (),
+    extras: bool = True,
 ) -> pd.DataFrame:
     """Valid responses of a period (or exactly the ids given) as one row per response.
 
     ``exclude_flags`` also leaves out responses with an unreviewed flag of those kinds.
     One SELECT read as columns (read_columns); the answer digits are decoded in one
-    vectorised step. Given ids are matched in memory (no giant ``IN`` list).
+    vectorised step. Given ids are matched in memory (no giant ``IN`` list). Without
+    ``extras`` the gender and age group (read from JSON, the slowest part of the
+    SELECT) are left out: only raking needs them.
     """
     definition = definition_of(period.questionnaire)
+    columns = {
+        "id": SurveyResponse.id,
+        "unit_id": SurveyResponse.unit_id,
+        "counter": SurveyResponse.counter_id,
+        "field": sa.func.coalesce(SurveyResponse.field, "khac"),
+        "seconds": _epoch_seconds(SurveyResponse.submitted_at),
+        "answers": SurveyResponse.answers,
+        "channel": SurveyResponse.channel,
+    }
+    if extras:
+        columns |= {
+            key: sa.func.coalesce(SurveyResponse.extra[key].as_string(), "")
+            for key in ("gender", "age_group")
+        }
     query = (
-        sa.select(
-            SurveyResponse.id,
-            Unit.code,
-            SurveyResponse.counter_id,
-            sa.func.coalesce(SurveyResponse.field, "khac"),
-            _epoch_seconds(SurveyResponse.submitted_at),
-            SurveyResponse.answers,
-            sa.func.coalesce(SurveyResponse.extra["gender"].as_string(), ""),
-            sa.func.coalesce(SurveyResponse.extra["age_group"].as_string(), ""),
-            SurveyResponse.channel,
-            SurveyResponse.status,
-        )
-        .join(Unit, Unit.id == SurveyResponse.unit_id)
+        sa.select(*columns.values())
         .where(SurveyResponse.period_id == period.id)
         .order_by(SurveyResponse.id)
     )
@@ -242,16 +243,19 @@ def response_frame(
         query = query.where(SurveyResponse.status == "valid")
         if exclude_flags:
             query = query.where(~flagging.excluded_by_policy(exclude_flags))
-    text = ("unit", "field", "answers", "gender", "age_group", "channel", "status")
+    text = ("field", "answers", "gender", "age_group", "channel")
     frame = read_columns(
         query,
-        FRAME_COLUMNS,
-        {"id": "int64", "counter": "float64", "seconds": "float64"}
+        list(columns),
+        {"id": "int64", "unit_id": "int64", "counter": "float64", "seconds": "float64"}
         | dict.fromkeys(text, str),
     )
     if response_ids is not None:
         chosen = np.unique(np.asarray(response_ids, dtype=np.int64))
         frame = frame[np.isin(frame["id"].to_numpy(), chosen)].reset_index(drop=True)
+    # Unit codes joined here (a few thousand units) rather than per row in SQL.
+    codes = pd.Series(dict(db.session.execute(sa.select(Unit.id, Unit.code)).all()))
+    frame.insert(1, "unit", frame["unit_id"].map(codes).astype(object))
     items = definition.scale_items
     digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
     matrix = (digits.reshape(len(frame), len(items)) - ord("0")).astype(float)
@@ -269,7 +273,7 @@ def response_frame(
     )
     frame = frame.assign(psu=psu.astype(np.int64))
     return pd.concat(
-        [frame.drop(columns=["answers", "seconds", "status"]), scores], axis=1
+        [frame.drop(columns=["answers", "seconds", "unit_id"]), scores], axis=1
     )
 
 
@@ -447,7 +451,7 @@ def channel_sample(
 
     :raise ResultsError: if the channel has no responses or the settings cannot apply.
     """
-    frame = response_frame(period, response_ids)
+    frame = response_frame(period, response_ids, extras=settings.weighting == "rake")
     frame = frame[frame["channel"] == channel].reset_index(drop=True)
     if frame.empty:
         raise ResultsError(f"Kỳ {period.name} chưa có phiếu hợp lệ của kênh này.")
@@ -493,7 +497,10 @@ def compute(
     if response_ids is None:
         flagging.ensure_fresh(period)
     frame = response_frame(
-        period, response_ids, settings.exclude_flags if response_ids is None else ()
+        period,
+        response_ids,
+        settings.exclude_flags if response_ids is None else (),
+        extras=settings.weighting == "rake",
     )
     if frame.empty:
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
@@ -661,9 +668,15 @@ def versus_previous(results: Results) -> PreviousComparison:
     refusal = incomparable(results.period, earlier)
     if refusal:
         return PreviousComparison(earlier, empty, refusal)
+    from .stored_results import for_page  # stored results read indices: import here
+
     try:
-        before = compute(earlier, results.settings)
+        before = for_page(earlier, results.settings).results
     except ServiceError as exc:
         return PreviousComparison(earlier, empty, str(exc))
+    if before is None:
+        return PreviousComparison(
+            earlier, empty, f"Kết quả kỳ {earlier.name} đang được tính; xem lại sau."
+        )
     table = compare_periods(results.table, before.table).assign(previous=earlier.name)
     return PreviousComparison(earlier, table)
