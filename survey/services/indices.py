@@ -6,6 +6,10 @@ settings, and returns the tables that the pages and publications show.
 """
 
 import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -42,6 +46,33 @@ PEER_BLOCKS = {
     "special_zone": "Xã",
     "district": "Huyện",
 }
+
+
+#: Seconds per step of the computation running under `time_split()` (benchmarks).
+_split: ContextVar[dict | None] = ContextVar("split", default=None)
+
+
+@contextmanager
+def time_split() -> Iterator[dict]:
+    """Collect the seconds spent in each step of the computations run inside."""
+    found: dict[str, float] = {}
+    token = _split.set(found)
+    try:
+        yield found
+    finally:
+        _split.reset(token)
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Count the time of a block under `name` when a `time_split()` is active."""
+    found = _split.get()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if found is not None:
+            found[name] = found.get(name, 0.0) + time.perf_counter() - started
 
 
 class ResultsError(ServiceError):
@@ -172,6 +203,7 @@ def read_columns(query: sa.Select, columns: list[str], dtypes: dict) -> pd.DataF
     pandas' C parser; SQLite fetches the same SELECT through its cursor. Both run in
     the session's transaction, so they see what it has written.
     """
+    dtypes = {k: v for k, v in dtypes.items() if k in columns}
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         rows = connection.execute(query).fetchall()
@@ -210,6 +242,7 @@ def response_frame(
     response_ids: list[int] | None = None,
     exclude_flags: tuple[str, ...] = (),
     extras: bool = True,
+    channel: str | None = None,
 ) -> pd.DataFrame:
     """Valid responses of a period (or exactly the ids given) as one row per response.
 
@@ -217,7 +250,7 @@ def response_frame(
     One SELECT read as columns (read_columns); the answer digits are decoded in one
     vectorised step. Given ids are matched in memory (no giant ``IN`` list). Without
     ``extras`` the gender and age group (read from JSON, the slowest part of the
-    SELECT) are left out: only raking needs them.
+    SELECT) are left out: only raking needs them. ``channel`` keeps one channel.
     """
     definition = definition_of(period.questionnaire)
     columns = {
@@ -239,25 +272,35 @@ def response_frame(
         .where(SurveyResponse.period_id == period.id)
         .order_by(SurveyResponse.id)
     )
+    if channel is not None:
+        query = query.where(SurveyResponse.channel == channel)
     if response_ids is None:
         query = query.where(SurveyResponse.status == "valid")
         if exclude_flags:
             query = query.where(~flagging.excluded_by_policy(exclude_flags))
     text = ("field", "answers", "gender", "age_group", "channel")
-    frame = read_columns(
-        query,
-        list(columns),
-        {"id": "int64", "unit_id": "int64", "counter": "float64", "seconds": "float64"}
-        | dict.fromkeys(text, str),
-    )
+    with step("read"):
+        frame = read_columns(
+            query,
+            list(columns),
+            {"id": "int64", "unit_id": "int64", "counter": "float64"}
+            | {"seconds": "float64"}
+            | dict.fromkeys(text, str),
+        )
+    with step("decode"):
+        return _decoded(frame, response_ids, definition.scale_items)
+
+
+def _decoded(frame: pd.DataFrame, response_ids, items) -> pd.DataFrame:
+    """Unit codes, the answer digits as scores (NaN: no opinion) and the PSU codes."""
     if response_ids is not None:
         chosen = np.unique(np.asarray(response_ids, dtype=np.int64))
         frame = frame[np.isin(frame["id"].to_numpy(), chosen)].reset_index(drop=True)
     # Unit codes joined here (a few thousand units) rather than per row in SQL.
     codes = pd.Series(dict(db.session.execute(sa.select(Unit.id, Unit.code)).all()))
     frame.insert(1, "unit", frame["unit_id"].map(codes).astype(object))
-    items = definition.scale_items
-    digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
+    text = "".join(frame["answers"].to_numpy(dtype=object))  # not element by element
+    digits = np.frombuffer(text.encode(), dtype=np.uint8)
     matrix = (digits.reshape(len(frame), len(items)) - ord("0")).astype(float)
     matrix[matrix == 0] = np.nan  # no opinion: out of every denominator
     scores = pd.DataFrame(matrix, columns=list(items), index=frame.index)
@@ -275,6 +318,12 @@ def response_frame(
     return pd.concat(
         [frame.drop(columns=["answers", "seconds", "unit_id"]), scores], axis=1
     )
+
+
+def only_channel(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
+    """The rows of one channel (the frame itself when it holds no other)."""
+    mine = (frame["channel"] == channel).to_numpy()
+    return frame if mine.all() else frame[mine].reset_index(drop=True)
 
 
 def _volume_cells(
@@ -451,8 +500,9 @@ def channel_sample(
 
     :raise ResultsError: if the channel has no responses or the settings cannot apply.
     """
-    frame = response_frame(period, response_ids, extras=settings.weighting == "rake")
-    frame = frame[frame["channel"] == channel].reset_index(drop=True)
+    frame = response_frame(
+        period, response_ids, extras=settings.weighting == "rake", channel=channel
+    )
     if frame.empty:
         raise ResultsError(f"Kỳ {period.name} chưa có phiếu hợp lệ của kênh này.")
     drawn = (
@@ -495,14 +545,19 @@ def compute(
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
     if response_ids is None:
-        flagging.ensure_fresh(period)
+        with step("flag pass"):
+            flagging.ensure_fresh(period)
     frame = response_frame(
         period,
         response_ids,
         settings.exclude_flags if response_ids is None else (),
         extras=settings.weighting == "rake",
+        # One channel asked for: the other's rows are never read.
+        channel=settings.channel if settings.channel in CHANNELS[1:3] else None,
     )
     if frame.empty:
+        if settings.channel != "auto":
+            resolve_channel(settings.channel, set())  # says which channel is missing
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
     channel = resolve_channel(settings.channel, set(frame["channel"]))
     settings = replace(settings, channel=channel)
@@ -531,7 +586,8 @@ def compute(
             ignore_index=True,
         )
     if response_ids is None and channel != Channel.SAMPLE:
-        results.integrity = _effect_of_flags(period, settings, frame)
+        with step("effect of flags"):
+            results.integrity = _effect_of_flags(period, settings, frame)
     return results
 
 
@@ -540,7 +596,7 @@ def _effect_of_flags(
 ) -> dict:
     """The counter channel's responses received, flagged, excluded and used per unit,
     and its index with and without the flagged ones (flags are a counter matter)."""
-    counter = frame[frame["channel"] == Channel.COUNTER].reset_index(drop=True)
+    counter = only_channel(frame, Channel.COUNTER)
     parents_all, _ = unit_tree_maps()
     present = set(counter["unit"])
     parents = {u: p for u, p in parents_all.items() if u in present}
@@ -555,21 +611,24 @@ def _compute_channel(
     drawn: pd.DataFrame | None = None,
 ) -> Results:
     """The results of one channel's responses of the frame."""
-    frame = frame[frame["channel"] == channel].reset_index(drop=True)
+    frame = only_channel(frame, channel)
     structure = definition_of(period.questionnaire).structure
-    design = _channel_design(period, settings, frame, channel, drawn)
+    with step("weights"):
+        design = _channel_design(period, settings, frame, channel, drawn)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
     parents = {u: p for u, p in parents_all.items() if u in present}
-    linear, table = tabulate(frame, structure, design, parents, settings)
-    versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
-    blocks = {
-        code: PEER_BLOCKS.get(units[code].level, "Khác")
-        for code in present
-        if code in units
-    }
-    ranks = rank_intervals(table, units=sorted(present), blocks=blocks)
+    with step("estimates"):
+        linear, table = tabulate(frame, structure, design, parents, settings)
+    with step("comparisons and ranks"):
+        versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
+        blocks = {
+            code: PEER_BLOCKS.get(units[code].level, "Khác")
+            for code in present
+            if code in units
+        }
+        ranks = rank_intervals(table, units=sorted(present), blocks=blocks)
     table["name"] = [
         units[c].name if c in units else "Toàn tỉnh" for c in table["unit"]
     ]

@@ -285,6 +285,11 @@ def store(
     seconds: float,
 ) -> None:
     """Keep computed results with the data version they were computed on; unlock."""
+    with indices.step("storing"):
+        _store(period, settings, results, seconds)
+
+
+def _store(period, settings, results, seconds) -> None:
     key = settings_hash(settings)
     values = {
         "content": pack(results),

@@ -31,7 +31,9 @@ from tests.services.test_results import add_register
 TOLERANCE = 1e-12
 
 
-def rows_response_frame(period, response_ids=None, exclude_flags=(), extras=True):
+def rows_response_frame(
+    period, response_ids=None, exclude_flags=(), extras=True, channel=None
+):
     definition = definition_of(period.questionnaire)
     query = (
         sa.select(
