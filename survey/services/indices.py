@@ -587,20 +587,31 @@ def compute(
         )
     if response_ids is None and channel != Channel.SAMPLE:
         with step("effect of flags"):
-            results.integrity = _effect_of_flags(period, settings, frame)
+            counter = results.beside if channel == "both" else results
+            results.integrity = _effect_of_flags(period, settings, frame, counter.table)
     return results
 
 
 def _effect_of_flags(
-    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame
+    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame, table: pd.DataFrame
 ) -> dict:
     """The counter channel's responses received, flagged, excluded and used per unit,
-    and its index with and without the flagged ones (flags are a counter matter)."""
+    and its index with and without the flagged ones (flags are a counter matter).
+
+    Without an exclusion policy the index "with the flagged ones" is the counter
+    table just computed (same responses, design and domains): it is not computed again.
+    """
     counter = only_channel(frame, Channel.COUNTER)
     parents_all, _ = unit_tree_maps()
     present = set(counter["unit"])
     parents = {u: p for u, p in parents_all.items() if u in present}
-    return flagging.effect_of_flags(period, settings, counter, parents)
+    known = None
+    if not settings.exclude_flags:
+        overall = table[table["indicator"] == analysis.OVERALL]
+        known = dict(
+            zip(overall["unit"], overall["estimate"].astype(float), strict=True)
+        )
+    return flagging.effect_of_flags(period, settings, counter, parents, known)
 
 
 def _compute_channel(
