@@ -9,6 +9,7 @@ from forms.admin import ResultsForm, choices
 from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
+from ..i18n import current_language
 from ..integrity import LABELS
 from ..services import (
     accounts,
@@ -158,7 +159,20 @@ def period_results(period_id: int):
     )
     sort = request.args.get("sort", "estimate")
     ordered = sorted(rows, key=SORT_KEYS.get(sort, SORT_KEYS["estimate"]))
-    chart = charts.unit_intervals(rows, province["estimate"])
+    # Drawn once per stored computation, visible units and language (the drawing,
+    # not the numbers, is what a page of 100+ units spends its time on).
+    chart = charts.published_intervals(
+        (
+            "results",
+            period.id,
+            stored_results.settings_hash(settings),
+            str(stored.computed_at),
+            None if codes is None else tuple(sorted(codes)),
+            current_language(),
+        ),
+        rows,
+        province["estimate"],
+    )
     return render_template(
         "admin/results.html",
         period=period,

@@ -58,19 +58,24 @@ def settings_hash(settings: indices.Settings) -> str:
 def data_version(period: SurveyPeriod) -> str:
     """A fingerprint of everything a computation of the period reads.
 
-    Responses (count, last id, last status change: new responses, exclusions and
+    Responses (last id, last status change: new responses, exclusions and
     restores), flag passes and decisions, the register (dossiers and imports that
     update them), the sample's invitations and deliveries, and the unit tree. Each
     part is an aggregate that an index answers, so the fingerprint stays cheap at
     millions of responses.
     """
     parts = [
+        # Two index lookups (period, id) and (period, status_at), not a count: a
+        # response is never deleted, so a new one always raises the last id.
         db.session.execute(
             sa.select(
-                sa.func.count(SurveyResponse.id),
-                sa.func.max(SurveyResponse.id),
-                sa.func.max(SurveyResponse.status_at),
-            ).where(SurveyResponse.period_id == period.id)
+                sa.select(sa.func.max(SurveyResponse.id))
+                .where(SurveyResponse.period_id == period.id)
+                .scalar_subquery(),
+                sa.select(sa.func.max(SurveyResponse.status_at))
+                .where(SurveyResponse.period_id == period.id)
+                .scalar_subquery(),
+            )
         ).one(),
         db.session.execute(
             sa.select(FlagPass.data_version, FlagPass.ran_at).where(
