@@ -1,7 +1,8 @@
 """Compact sets of row ids: sorted, delta-encoded, zlib-compressed (pure, no database).
 
-1,000,000 response ids of one period take about 1 MB as bytes instead of 8 MB as a
-JSON list, and decode to a numpy array in milliseconds.
+The 882,433 response ids of a benchmark period take 157 KB (ids of one period are
+dense, so most deltas are 1) instead of 7 MB as a JSON list, and decode to a numpy
+array in milliseconds.
 """
 
 import zlib
