@@ -182,23 +182,53 @@ class Linearization:
             )
         first = np.asarray(first, dtype=np.intp)
         second = np.asarray(second, dtype=np.intp)
+        # Each distinct pair once (a table compares every unit with one province).
+        pairs, inverse = np.unique(
+            np.stack([first, second], axis=1), axis=0, return_inverse=True
+        )
+        if len(pairs) < len(first):
+            return self.covariance(pairs[:, 0], pairs[:, 1])[inverse.ravel()]
         design = self.design
         npsu = design.n_psu
-        order = np.argsort(self.score_domain, kind="stable")
-        starts = np.searchsorted(
-            self.score_domain[order], np.arange(len(self.domains) + 1)
-        )
+        nstrata = design.n_strata
+        # Rows sorted by (domain, stratum), stably: a stratum that only one domain of
+        # a pair touches adds nothing to their covariance (its sums for the other
+        # are zero), so each pair reads only the rows of the strata both touch.
+        row_stratum = design.psu_stratum[self.score_psu]
+        order = np.lexsort((row_stratum, self.score_domain))
+        block = self.score_domain[order].astype(np.int64) * nstrata + row_stratum[order]
+        block_keys, starts = np.unique(block, return_index=True)
+        ends = np.append(starts[1:], len(block))
+        key_domain = block_keys // nstrata
+        domain_first = np.searchsorted(key_domain, np.arange(len(self.domains) + 1))
 
-        def expand(domains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            sizes = starts[domains + 1] - starts[domains]
+        def blocks_of(domains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            sizes = domain_first[domains + 1] - domain_first[domains]
             pair = np.repeat(np.arange(len(domains)), sizes)
             offsets = np.arange(sizes.sum()) - np.repeat(
                 np.cumsum(sizes) - sizes, sizes
             )
-            return pair, order[np.repeat(starts[domains], sizes) + offsets]
+            return pair, np.repeat(domain_first[domains], sizes) + offsets
 
-        pair_a, rows_a = expand(first)
-        pair_b, rows_b = expand(second)
+        def rows(pair: np.ndarray, blocks: np.ndarray):
+            sizes = ends[blocks] - starts[blocks]
+            offsets = np.arange(sizes.sum()) - np.repeat(
+                np.cumsum(sizes) - sizes, sizes
+            )
+            return np.repeat(pair, sizes), order[
+                np.repeat(starts[blocks], sizes) + offsets
+            ]
+
+        pa, ba = blocks_of(first)
+        pb, bb = blocks_of(second)
+        _, in_pa, in_pb = np.intersect1d(
+            pa * nstrata + block_keys[ba] % nstrata,
+            pb * nstrata + block_keys[bb] % nstrata,
+            assume_unique=True,
+            return_indices=True,
+        )
+        pair_a, rows_a = rows(pa[in_pa], ba[in_pa])
+        pair_b, rows_b = rows(pb[in_pb], bb[in_pb])
         psu_a, psu_b = self.score_psu[rows_a], self.score_psu[rows_b]
         common, in_a, in_b = np.intersect1d(
             pair_a * npsu + psu_a,
@@ -207,7 +237,6 @@ class Linearization:
             return_indices=True,
         )
         # (pair, stratum) groups touched by either domain
-        nstrata = design.n_strata
         key_a = pair_a * nstrata + design.psu_stratum[psu_a]
         key_b = pair_b * nstrata + design.psu_stratum[psu_b]
         keys, group = np.unique(np.concatenate([key_a, key_b]), return_inverse=True)

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "coverage": "bench.coverage",
     "sample": "bench.sample_scale",
     "register": "bench.register_import",
+    "recompute": "bench.recompute",
 }
 
 

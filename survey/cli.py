@@ -26,6 +26,7 @@ from .services import (
     publications,
     register,
     sampling,
+    stored_results,
     units,
 )
 from .services.questionnaires import get_questionnaire, sync_questionnaires
@@ -302,12 +303,18 @@ def verify_publication_command(period_id: int):
     publication = publications.publication_of(period) if period else None
     if publication is None:
         raise click.ClickException(f"Period {period_id} has no publication.")
-    if not publications.verify(publication):
+    found = publications.verify(publication)
+    if not found:
+        shown = found.differences[:20]
+        more = len(found.differences) - len(shown)
         raise click.ClickException(
-            "The recomputed results differ from the publication."
+            "The recomputed results differ from the publication:\n  "
+            + "\n  ".join(shown)
+            + (f"\n  ... and {more} more" if more > 0 else "")
         )
     click.echo(
-        f"ok: {len(publication.results)} numbers reproduced, hash {publication.content_hash}"
+        f"ok: {found.checked} numbers reproduced within "
+        f"{publications.VERIFY_TOLERANCE:g}, hash {publication.content_hash}"
     )
 
 
@@ -338,6 +345,24 @@ def flag_responses_command(period_id: int | None, all_open: bool, if_stale: bool
             flagging.ensure_fresh(period) if if_stale else flagging.flag_period(period)
         )
         click.echo(report.summary() if report else f"period {period.id}: up to date")
+
+
+@click.command("refresh-results")
+@click.argument("period_id", type=int, required=False)
+@click.option(
+    "--all-open",
+    is_flag=True,
+    help="Every open or unpublished closed period (for a schedule, e.g. cron).",
+)
+@fail_on_service_error
+def refresh_results_command(period_id: int | None, all_open: bool):
+    """Recompute the stored results that newer data made stale (flag pass first)."""
+    if period_id is None and not all_open:
+        raise click.UsageError("Give a PERIOD_ID or --all-open.")
+    targets = flagging.periods_to_flag() if all_open else [get_period(period_id)]
+    for period in targets:
+        done = stored_results.refresh_stale(period)
+        click.echo(f"period {period.id}: {done} stored result(s) recomputed")
 
 
 def get_period(period_id: int) -> SurveyPeriod:
@@ -543,6 +568,7 @@ def render_slips(period: SurveyPeriod, batch_id: int, base: str) -> str:
 
 
 COMMANDS = (
+    refresh_results_command,
     flag_responses_command,
     sample_plan_command,
     sample_draw_command,

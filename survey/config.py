@@ -44,6 +44,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # Results pages read stored results (services/stored_results.py). A period with
+    # fewer responses than this is computed within the page request; a larger one in a
+    # background thread of the process (or by `flask refresh-results` from cron).
+    RESULTS_SYNC_LIMIT = 20_000
+    RESULTS_BACKGROUND = True
     # Redis down: count per process in memory (with a logged warning) instead of
     # refusing every submission; a blackholed Redis costs at most the timeouts.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

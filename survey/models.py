@@ -184,6 +184,8 @@ class SurveyResponse(db.Model):
         # With id, the day filter of the browser finds its id range from the index alone.
         sa.Index("ix_response_period_submitted", "period_id", "submitted_at", "id"),
         sa.Index("ix_response_period_id", "period_id", "id"),
+        # The latest exclusion or restore of a period: part of its data version.
+        sa.Index("ix_response_period_status_at", "period_id", "status_at"),
     )
 
 
@@ -296,14 +298,40 @@ class Publication(db.Model):
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     questionnaire_code: Mapped[str] = mapped_column(sa.String(40))
     settings: Mapped[dict] = mapped_column(sa.JSON)
-    # Ids of the responses used, so that later exclusions cannot change a published number.
-    response_ids: Mapped[list] = mapped_column(sa.JSON)
+    # Ids of the responses used, so that later exclusions cannot change a published number:
+    # a JSON list in publications made before 0101, else [] and `used_responses` holds
+    # them as a compact id set (survey.idset). Deferred: public pages never load them.
+    response_ids: Mapped[list] = mapped_column(sa.JSON, deferred=True)
+    used_responses: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     results: Mapped[list] = mapped_column(sa.JSON)
     summary: Mapped[dict] = mapped_column(sa.JSON)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
 
     period: Mapped[SurveyPeriod] = relationship()
     published_by: Mapped[User | None] = relationship()
+
+
+class StoredResult(db.Model):
+    """A period's results computed under one set of method settings, kept for the pages.
+
+    ``data_version`` is the fingerprint of the data it was computed on
+    (stored_results.data_version); a different current fingerprint means newer data
+    exists. ``computing_since`` is the lock of a running computation.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_period.id"))
+    settings_hash: Mapped[str] = mapped_column(sa.String(64))
+    settings: Mapped[dict] = mapped_column(sa.JSON)
+    data_version: Mapped[str | None] = mapped_column(sa.String(64))
+    computed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    seconds: Mapped[float | None] = mapped_column(sa.Float)
+    # gzip of the JSON tables (stored_results.pack): no pickle.
+    content: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    computing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    __table_args__ = (sa.UniqueConstraint("period_id", "settings_hash"),)
 
 
 class FlagGroup(db.Model):

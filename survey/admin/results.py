@@ -10,6 +10,7 @@ from forms.admin import ResultsForm, choices
 from .. import charts
 from ..auth import admin_only, require_unit
 from ..errors import ServiceError
+from ..i18n import current_language
 from ..integrity import LABELS
 from ..services import (
     accounts,
@@ -17,6 +18,7 @@ from ..services import (
     indices,
     plans,
     publications,
+    stored_results,
     units,
     weaknesses,
 )
@@ -97,6 +99,18 @@ def chosen_basis(period, form: ResultsForm, values) -> basis.Basis:
     return basis.basis_for(period, settings_from(form))
 
 
+def reload_url(period, form: ResultsForm, settings) -> str | None:
+    """The page's own address with its settings (None with raking margins: a POST)."""
+    if settings is None or settings.margins:
+        return None
+    args = {
+        f.name: f.data
+        for f in form
+        if f.data not in (None, "", []) and f.name != "csrf_token"
+    }
+    return url_for("admin.period_results", period_id=period.id, **args)
+
+
 def allowed(unit: str, codes: set[str] | None) -> bool:
     return codes is None or unit in codes
 
@@ -119,22 +133,35 @@ def period_results(period_id: int):
     """Show a period's per-unit table, ranks and chart under the chosen settings."""
     period = get_period(period_id)
     form = results_form(request.values)
-    computed, error, on = None, None, None
+    computed, error, stored, settings, on = None, None, None, None, None
     try:
         on = chosen_basis(period, form, request.values)
-        computed = basis.compute_on(period, on)
+        settings = on.settings
+        if request.method == "POST" and request.form.get("refresh"):
+            stored_results.refresh(
+                period, settings, on.publication if on.as_published else None
+            )
+        stored = basis.stored_on(period, on)
+        computed = stored.results
     except (ServiceError, ValueError) as exc:
         error = str(exc)
     if on is not None and on.as_published:  # the form shows the published choices
         form = results_form(MultiDict(basis.settings_as_form(on.settings)))
+    state = {
+        "stored": stored,
+        "basis": on,
+        "refresh_url": url_for("admin.period_results", period_id=period.id),
+        "reload_url": reload_url(period, form, settings),
+    }
     if computed is None:
         return render_template(
             "admin/results.html",
             period=period,
             form=form,
             error=error,
+            settings=settings,
             publication=publications.publication_of(period),
-            basis=on,
+            **state,
         ), 422 if error else 200
     content = publications.snapshot(computed)
     visible = accounts.visible_unit_ids(g.user)
@@ -155,7 +182,21 @@ def period_results(period_id: int):
     )
     sort = request.args.get("sort", "estimate")
     ordered = sorted(rows, key=SORT_KEYS.get(sort, SORT_KEYS["estimate"]))
-    chart = charts.unit_intervals(rows, province["estimate"])
+    # Drawn once per stored computation, visible units and language (the drawing,
+    # not the numbers, is what a page of 100+ units spends its time on).
+    chart = charts.published_intervals(
+        (
+            "results",
+            period.id,
+            stored_results.settings_hash(settings),
+            on.as_published,
+            str(stored.computed_at),
+            None if codes is None else tuple(sorted(codes)),
+            current_language(),
+        ),
+        rows,
+        province["estimate"],
+    )
     return render_template(
         "admin/results.html",
         period=period,
@@ -172,8 +213,8 @@ def period_results(period_id: int):
         settings=computed.settings,
         error=None,
         publication=publications.publication_of(period),
-        basis=on,
         sort=sort,
+        **state,
     )
 
 
@@ -186,10 +227,22 @@ def unit_results(period_id: int, unit_code: str):
     form = results_form(request.args)
     try:
         on = chosen_basis(period, form, request.args)
-        computed = basis.compute_on(period, on)
+        stored = basis.stored_on(period, on)
+        if stored.results is None:
+            raise ServiceError(
+                stored.error
+                or _("Đang tính kết quả cho thiết lập này; xem lại sau ít phút.")
+            )
+        computed = stored.results
     except (ServiceError, ValueError) as exc:
         flash(str(exc))
-        return redirect(url_for("admin.period_results", period_id=period.id))
+        return redirect(
+            url_for(
+                "admin.period_results",
+                period_id=period.id,
+                **settings_args(request.args),
+            )
+        )
     table = computed.table
     mine = table[table["unit"] == unit_code]
     if mine.empty:
@@ -249,6 +302,10 @@ def unit_results(period_id: int, unit_code: str):
         basis=on,
         plan=plans.find_plan(unit, period),
         plan_unit_id=unit.id,
+        stored=stored,
+        form=form,
+        settings=computed.settings,
+        refresh_url=url_for("admin.period_results", period_id=period.id),
     )
 
 

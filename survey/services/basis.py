@@ -9,17 +9,18 @@ period's publication, as the public trend does.
 from dataclasses import dataclass, replace
 
 import pandas as pd
+from flask_babel import gettext as _
 
 from analysis.compare import compare_periods
 
 from ..errors import ServiceError
 from ..models import Publication, SurveyPeriod
+from . import stored_results
 from .indices import (
     NO_COMPARISON,
     PreviousComparison,
     Results,
     Settings,
-    compute,
     incomparable,
     previous_period,
 )
@@ -32,11 +33,7 @@ class Basis:
 
     settings: Settings
     publication: Publication | None = None
-    response_ids: list[int] | None = None
-
-    @property
-    def as_published(self) -> bool:
-        return self.response_ids is not None
+    as_published: bool = False
 
 
 def published_settings(publication: Publication) -> Settings:
@@ -57,13 +54,18 @@ def basis_for(period: SurveyPeriod, chosen: Settings | None) -> Basis:
         return Basis(chosen or Settings())
     published = published_settings(publication)
     if chosen is None or same_method(chosen, published):
-        return Basis(published, publication, list(publication.response_ids))
+        return Basis(published, publication, as_published=True)
     return Basis(chosen, publication)
 
 
-def compute_on(period: SurveyPeriod, basis: Basis) -> Results:
-    """Compute a period on a basis: as published, exactly the published numbers."""
-    return compute(period, basis.settings, basis.response_ids)
+def stored_on(period: SurveyPeriod, basis: Basis) -> stored_results.Lookup:
+    """The stored results of a period on a basis (as published: the published numbers).
+
+    Computed once and kept (stored_results); a large period is computed in the
+    background while the page says so.
+    """
+    publication = basis.publication if basis.as_published else None
+    return stored_results.for_page(period, basis.settings, publication)
 
 
 def settings_as_form(settings: Settings) -> dict[str, str | list[str]]:
@@ -99,14 +101,19 @@ def versus_published_previous(results: Results) -> PreviousComparison:
     publication = publication_of(earlier)
     try:
         if publication is None:
-            before = compute(earlier, results.settings)
+            found = stored_results.for_page(earlier, results.settings)
         else:
-            before = compute(
-                earlier,
-                published_settings(publication),
-                list(publication.response_ids),
-            )
+            settings = published_settings(publication)
+            found = stored_results.for_page(earlier, settings, publication)
     except ServiceError as exc:
         return PreviousComparison(earlier, empty, str(exc))
+    before = found.results
+    if before is None:
+        return PreviousComparison(
+            earlier,
+            empty,
+            found.error
+            or _("Kết quả kỳ %(period)s đang được tính; xem lại sau.", period=earlier.name),
+        )
     table = compare_periods(results.table, before.table).assign(previous=earlier.name)
     return PreviousComparison(earlier, table)

@@ -546,7 +546,11 @@ def excluded_by_policy(codes: Iterable[str]):
 
 
 def effect_of_flags(
-    period: SurveyPeriod, settings, used: pd.DataFrame, parents: dict
+    period: SurveyPeriod,
+    settings,
+    used: pd.DataFrame,
+    parents: dict,
+    with_flagged: dict | None = None,
 ) -> dict:
     """Per unit: counter responses received, flagged, excluded and used, and the overall
     index with and without the flagged responses (so a reader sees how far they move it).
@@ -573,7 +577,7 @@ def effect_of_flags(
     ).all()
     valid = used
     if settings.exclude_flags:
-        valid = response_frame(period)
+        valid = response_frame(period, extras=settings.weighting == "rake")
         valid = valid[valid["channel"] == Channel.COUNTER.value]
     flagged_ids = set(
         db.session.scalars(
@@ -586,7 +590,11 @@ def effect_of_flags(
     )
     clean = valid[~valid["id"].isin(flagged_ids)]
     estimates = {}
+    if with_flagged is not None:  # already computed by the caller on these responses
+        estimates["with_flagged"] = with_flagged
     for name, frame in (("with_flagged", valid), ("without_flagged", clean)):
+        if name in estimates:
+            continue
         try:
             estimates[name] = overall_by_unit(period, settings, frame, parents)
         except (ServiceError, ValueError):

@@ -6,6 +6,10 @@ settings, and returns the tables that the pages and publications show.
 """
 
 import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -19,7 +23,6 @@ from analysis.multiplicity import ADJUSTMENTS
 from analysis.sampling import sample_weights
 from analysis.weights import post_stratify, rake, trim_weights
 
-from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Channel, SurveyPeriod, SurveyResponse, Unit
@@ -43,6 +46,33 @@ PEER_BLOCKS = {
     "special_zone": "Xã",
     "district": "Huyện",
 }
+
+
+#: Seconds per step of the computation running under `time_split()` (benchmarks).
+_split: ContextVar[dict | None] = ContextVar("split", default=None)
+
+
+@contextmanager
+def time_split() -> Iterator[dict]:
+    """Collect the seconds spent in each step of the computations run inside."""
+    found: dict[str, float] = {}
+    token = _split.set(found)
+    try:
+        yield found
+    finally:
+        _split.reset(token)
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Count the time of a block under `name` when a `time_split()` is active."""
+    found = _split.get()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if found is not None:
+            found[name] = found.get(name, 0.0) + time.perf_counter() - started
 
 
 class ResultsError(ServiceError):
@@ -154,75 +184,146 @@ class Results:
         return Channel.SAMPLE.value if self.channel == "both" else self.channel
 
 
+#: Vietnam's offset from UTC (Asia/Ho_Chi_Minh keeps +07:00 all year, no DST).
+VIETNAM_OFFSET_S = 7 * 3600
+
+
+def _epoch_seconds(column):
+    """SQL: a UTC timestamp column as seconds since 1970 (a float)."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.extract("epoch", column)
+    # SQLite keeps naive UTC text ("YYYY-MM-DD HH:MM:SS.ffffff").
+    return sa.func.strftime("%s", column) + 0
+
+
+def read_columns(query: sa.Select, columns: list[str], dtypes: dict) -> pd.DataFrame:
+    """The rows of a SELECT as a DataFrame, without building a Python object per row.
+
+    PostgreSQL streams the result with ``COPY (SELECT ...) TO STDOUT`` (CSV) into
+    pandas' C parser; SQLite fetches the same SELECT through its cursor. Both run in
+    the session's transaction, so they see what it has written.
+    """
+    dtypes = {k: v for k, v in dtypes.items() if k in columns}
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        rows = connection.execute(query).fetchall()
+        frame = pd.DataFrame(rows, columns=columns)
+        return (
+            frame.astype({k: v for k, v in dtypes.items() if v is not str})
+            if len(frame)
+            else frame.astype(dtypes)
+        )
+    sql = str(
+        query.compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+    buffer = io.BytesIO()
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    if not buffer.getbuffer().nbytes:
+        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c)) for c in columns})
+    # An empty CSV field is NULL; keep_default_na=False so a text "NA" stays a text.
+    return pd.read_csv(
+        buffer,
+        header=None,
+        names=columns,
+        dtype=dtypes,
+        keep_default_na=False,
+        na_values={c: [""] for c in columns if dtypes.get(c) is not str},
+    )
+
+
 def response_frame(
     period: SurveyPeriod,
     response_ids: list[int] | None = None,
     exclude_flags: tuple[str, ...] = (),
+    extras: bool = True,
+    channel: str | None = None,
 ) -> pd.DataFrame:
     """Valid responses of a period (or exactly the ids given) as one row per response.
 
     ``exclude_flags`` also leaves out responses with an unreviewed flag of those kinds.
+    One SELECT read as columns (read_columns); the answer digits are decoded in one
+    vectorised step. Given ids are matched in memory (no giant ``IN`` list). Without
+    ``extras`` the gender and age group (read from JSON, the slowest part of the
+    SELECT) are left out: only raking needs them. ``channel`` keeps one channel.
     """
     definition = definition_of(period.questionnaire)
+    columns = {
+        "id": SurveyResponse.id,
+        "unit_id": SurveyResponse.unit_id,
+        "counter": SurveyResponse.counter_id,
+        "field": sa.func.coalesce(SurveyResponse.field, "khac"),
+        "seconds": _epoch_seconds(SurveyResponse.submitted_at),
+        "answers": SurveyResponse.answers,
+        "channel": SurveyResponse.channel,
+    }
+    if extras:
+        columns |= {
+            key: sa.func.coalesce(SurveyResponse.extra[key].as_string(), "")
+            for key in ("gender", "age_group")
+        }
     query = (
-        sa.select(
-            SurveyResponse.id,
-            Unit.code,
-            SurveyResponse.counter_id,
-            SurveyResponse.field,
-            SurveyResponse.submitted_at,
-            SurveyResponse.answers,
-            SurveyResponse.extra,
-            SurveyResponse.channel,
-        )
-        .join(Unit, Unit.id == SurveyResponse.unit_id)
+        sa.select(*columns.values())
         .where(SurveyResponse.period_id == period.id)
         .order_by(SurveyResponse.id)
     )
+    if channel is not None:
+        query = query.where(SurveyResponse.channel == channel)
     if response_ids is None:
         query = query.where(SurveyResponse.status == "valid")
         if exclude_flags:
             query = query.where(~flagging.excluded_by_policy(exclude_flags))
-    else:
-        query = query.where(SurveyResponse.id.in_(response_ids))
-    rows = db.session.execute(query).all()
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "id",
-            "unit",
-            "counter",
-            "field",
-            "submitted_at",
-            "answers",
-            "extra",
-            "channel",
-        ],
-    )
-    items = definition.scale_items
-    digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
+    text = ("field", "answers", "gender", "age_group", "channel")
+    with step("read"):
+        frame = read_columns(
+            query,
+            list(columns),
+            {"id": "int64", "unit_id": "int64", "counter": "float64"}
+            | {"seconds": "float64"}
+            | dict.fromkeys(text, str),
+        )
+    with step("decode"):
+        return _decoded(frame, response_ids, definition.scale_items)
+
+
+def _decoded(frame: pd.DataFrame, response_ids, items) -> pd.DataFrame:
+    """Unit codes, the answer digits as scores (NaN: no opinion) and the PSU codes."""
+    if response_ids is not None:
+        chosen = np.unique(np.asarray(response_ids, dtype=np.int64))
+        frame = frame[np.isin(frame["id"].to_numpy(), chosen)].reset_index(drop=True)
+    # Unit codes joined here (a few thousand units) rather than per row in SQL.
+    codes = pd.Series(dict(db.session.execute(sa.select(Unit.id, Unit.code)).all()))
+    frame.insert(1, "unit", frame["unit_id"].map(codes).astype(object))
+    text = "".join(frame["answers"].to_numpy(dtype=object))  # not element by element
+    digits = np.frombuffer(text.encode(), dtype=np.uint8)
     matrix = (digits.reshape(len(frame), len(items)) - ord("0")).astype(float)
     matrix[matrix == 0] = np.nan  # no opinion: out of every denominator
-    for position, code in enumerate(items):
-        frame[code] = matrix[:, position]
-    days = (
-        pd.to_datetime(frame["submitted_at"], utc=True)
-        .dt.tz_convert(clock.VIETNAM)
-        .dt.strftime("%Y%m%d")
+    scores = pd.DataFrame(matrix, columns=list(items), index=frame.index)
+    # PSU: counter × Vietnam day (answers given at one desk on one day are alike),
+    # coded as one integer; a response without a counter (a sampled invitation) is
+    # its own PSU, coded by minus its id.
+    day = (frame["seconds"].to_numpy() + VIETNAM_OFFSET_S) // 86400
+    counter = frame["counter"].to_numpy()
+    psu = np.where(
+        np.isnan(counter),
+        -frame["id"].to_numpy(),
+        np.nan_to_num(counter).astype(np.int64) * 1_000_000 + day.astype(np.int64),
     )
-    # PSU: counter × day (answers given at one desk on one day are alike); a response
-    # without a counter (a sampled invitation) is its own PSU.
-    counter_day = frame["counter"].fillna(-1).astype(int).astype(str) + ":" + days
-    frame["psu"] = counter_day.where(
-        frame["counter"].notna(), "r" + frame["id"].astype(str)
+    frame = frame.assign(psu=psu.astype(np.int64))
+    return pd.concat(
+        [frame.drop(columns=["answers", "seconds", "unit_id"]), scores], axis=1
     )
-    frame["field"] = frame["field"].fillna("khac")
-    for key in ("gender", "age_group"):
-        frame[key] = [
-            extra.get(key, "") if isinstance(extra, dict) else ""
-            for extra in frame["extra"]
-        ]
-    return frame.drop(columns=["answers", "extra"])
+
+
+def only_channel(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
+    """The rows of one channel (the frame itself when it holds no other)."""
+    mine = (frame["channel"] == channel).to_numpy()
+    return frame if mine.all() else frame[mine].reset_index(drop=True)
 
 
 def _volume_cells(
@@ -399,8 +500,9 @@ def channel_sample(
 
     :raise ResultsError: if the channel has no responses or the settings cannot apply.
     """
-    frame = response_frame(period, response_ids)
-    frame = frame[frame["channel"] == channel].reset_index(drop=True)
+    frame = response_frame(
+        period, response_ids, extras=settings.weighting == "rake", channel=channel
+    )
     if frame.empty:
         raise ResultsError(f"Kỳ {period.name} chưa có phiếu hợp lệ của kênh này.")
     drawn = (
@@ -443,11 +545,19 @@ def compute(
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
     if response_ids is None:
-        flagging.ensure_fresh(period)
+        with step("flag pass"):
+            flagging.ensure_fresh(period)
     frame = response_frame(
-        period, response_ids, settings.exclude_flags if response_ids is None else ()
+        period,
+        response_ids,
+        settings.exclude_flags if response_ids is None else (),
+        extras=settings.weighting == "rake",
+        # One channel asked for: the other's rows are never read.
+        channel=settings.channel if settings.channel in CHANNELS[1:3] else None,
     )
     if frame.empty:
+        if settings.channel != "auto":
+            resolve_channel(settings.channel, set())  # says which channel is missing
         raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
     channel = resolve_channel(settings.channel, set(frame["channel"]))
     settings = replace(settings, channel=channel)
@@ -476,20 +586,32 @@ def compute(
             ignore_index=True,
         )
     if response_ids is None and channel != Channel.SAMPLE:
-        results.integrity = _effect_of_flags(period, settings, frame)
+        with step("effect of flags"):
+            counter = results.beside if channel == "both" else results
+            results.integrity = _effect_of_flags(period, settings, frame, counter.table)
     return results
 
 
 def _effect_of_flags(
-    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame
+    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame, table: pd.DataFrame
 ) -> dict:
     """The counter channel's responses received, flagged, excluded and used per unit,
-    and its index with and without the flagged ones (flags are a counter matter)."""
-    counter = frame[frame["channel"] == Channel.COUNTER].reset_index(drop=True)
+    and its index with and without the flagged ones (flags are a counter matter).
+
+    Without an exclusion policy the index "with the flagged ones" is the counter
+    table just computed (same responses, design and domains): it is not computed again.
+    """
+    counter = only_channel(frame, Channel.COUNTER)
     parents_all, _ = unit_tree_maps()
     present = set(counter["unit"])
     parents = {u: p for u, p in parents_all.items() if u in present}
-    return flagging.effect_of_flags(period, settings, counter, parents)
+    known = None
+    if not settings.exclude_flags:
+        overall = table[table["indicator"] == analysis.OVERALL]
+        known = dict(
+            zip(overall["unit"], overall["estimate"].astype(float), strict=True)
+        )
+    return flagging.effect_of_flags(period, settings, counter, parents, known)
 
 
 def _compute_channel(
@@ -500,21 +622,24 @@ def _compute_channel(
     drawn: pd.DataFrame | None = None,
 ) -> Results:
     """The results of one channel's responses of the frame."""
-    frame = frame[frame["channel"] == channel].reset_index(drop=True)
+    frame = only_channel(frame, channel)
     structure = definition_of(period.questionnaire).structure
-    design = _channel_design(period, settings, frame, channel, drawn)
+    with step("weights"):
+        design = _channel_design(period, settings, frame, channel, drawn)
     parents_all, units = unit_tree_maps()
     present = set(frame["unit"])
     # Domains: the units with responses, their ancestors below the province, and ALL.
     parents = {u: p for u, p in parents_all.items() if u in present}
-    linear, table = tabulate(frame, structure, design, parents, settings)
-    versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
-    blocks = {
-        code: PEER_BLOCKS.get(units[code].level, "Khác")
-        for code in present
-        if code in units
-    }
-    ranks = rank_intervals(table, units=sorted(present), blocks=blocks)
+    with step("estimates"):
+        linear, table = tabulate(frame, structure, design, parents, settings)
+    with step("comparisons and ranks"):
+        versus = compare_to_parent(linear, parents, indicators=[analysis.OVERALL])
+        blocks = {
+            code: PEER_BLOCKS.get(units[code].level, "Khác")
+            for code in present
+            if code in units
+        }
+        ranks = rank_intervals(table, units=sorted(present), blocks=blocks)
     table["name"] = [
         units[c].name if c in units else "Toàn tỉnh" for c in table["unit"]
     ]
@@ -613,9 +738,15 @@ def versus_previous(results: Results) -> PreviousComparison:
     refusal = incomparable(results.period, earlier)
     if refusal:
         return PreviousComparison(earlier, empty, refusal)
+    from .stored_results import for_page  # stored results read indices: import here
+
     try:
-        before = compute(earlier, results.settings)
+        before = for_page(earlier, results.settings).results
     except ServiceError as exc:
         return PreviousComparison(earlier, empty, str(exc))
+    if before is None:
+        return PreviousComparison(
+            earlier, empty, f"Kết quả kỳ {earlier.name} đang được tính; xem lại sau."
+        )
     table = compare_periods(results.table, before.table).assign(previous=earlier.name)
     return PreviousComparison(earlier, table)

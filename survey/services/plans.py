@@ -39,7 +39,7 @@ from ..models import (
 from ..spreadsheet import neutralise_row
 from . import audit
 from .indices import PEER_BLOCKS, Settings, compute, incomparable, versus_previous
-from .publications import publication_of
+from .publications import publication_of, used_ids
 from .questionnaires import definition_of
 from .weaknesses import Weaknesses, unit_weaknesses
 
@@ -110,7 +110,7 @@ def plan_draft(period: SurveyPeriod, unit: Unit) -> PlanDraft:
     if not rows:
         raise PlanError(_("Đơn vị không có kết quả trong bản công bố của kỳ này."))
     settings = Settings.from_dict(publication.settings)
-    results = compute(period, settings, publication.response_ids)
+    results = compute(period, settings, used_ids(publication))
     found = unit_weaknesses(results, unit.code, versus_previous(results))
     criteria = []
     for row in found.rows:

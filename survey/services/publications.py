@@ -3,14 +3,18 @@
 import hashlib
 import io
 import json
+import math
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 import analysis
 
-from ..errors import Conflict
+from ..errors import Conflict, ServiceError
 from ..extensions import db
+from ..idset import pack_ids, unpack_ids
 from ..models import Channel, PeriodStatus, Publication, SurveyPeriod, User
 from ..spreadsheet import neutralise
 from . import audit
@@ -149,9 +153,56 @@ def with_integrity(rows: list[dict], summary: dict) -> list[dict]:
     return [row | {"integrity": found.get(row["unit"], {})} for row in rows]
 
 
+#: Significant digits of every float in the hashed canonical form: a numpy or BLAS
+#: upgrade that moves the 15th digit of a number does not change a content hash.
+HASH_DIGITS = 12
+#: Largest absolute difference between a published and a recomputed number (index
+#: points, standard errors, p-values...) that verification accepts as equal.
+VERIFY_TOLERANCE = 1e-9
+#: Fields that are labels, not results: a unit renamed after publication keeps its
+#: published name, and verification does not compare them.
+LABEL_FIELDS = frozenset({"name", "unit_name"})
+
+
+def _canonical(value):
+    """Floats as text with HASH_DIGITS significant digits; containers recursively."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        return format(value, f".{HASH_DIGITS - 1}e") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, np.generic):
+        return _canonical(value.item())
+    raise TypeError(f"{type(value).__name__} in a publication")
+
+
+def ids_digest(ids) -> str:
+    """SHA-256 of the sorted response ids as little-endian int64."""
+    values = np.unique(np.asarray(ids, dtype=np.int64))
+    return hashlib.sha256(values.astype("<i8").tobytes()).hexdigest()
+
+
 def content_hash(
+    questionnaire_hash: str, settings: dict, response_ids, content: dict
+) -> str:
+    """SHA-256 of a publication's canonical form: sorted keys, floats to HASH_DIGITS
+    significant digits, the response ids as one digest."""
+    blob = json.dumps(
+        _canonical([questionnaire_hash, settings, ids_digest(response_ids), content]),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def legacy_content_hash(
     questionnaire_hash: str, settings: dict, response_ids: list[int], content: dict
 ) -> str:
+    """The hash of publications made before the canonical form (exact floats)."""
     blob = json.dumps(
         [questionnaire_hash, settings, response_ids, content],
         sort_keys=True,
@@ -159,6 +210,13 @@ def content_hash(
         allow_nan=False,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def used_ids(publication: Publication) -> np.ndarray:
+    """The sorted ids of the responses a publication used."""
+    if publication.used_responses is not None:
+        return unpack_ids(publication.used_responses)
+    return np.unique(np.asarray(publication.response_ids, dtype=np.int64))
 
 
 def publication_of(period: SurveyPeriod) -> Publication | None:
@@ -186,7 +244,8 @@ def publish(period: SurveyPeriod, settings: Settings, *, by: User) -> Publicatio
         published_by=by,
         questionnaire_code=period.questionnaire.code,
         settings=settings_dict,
-        response_ids=results.response_ids,
+        response_ids=[],
+        used_responses=pack_ids(results.response_ids),
         results=content["results"],
         summary=content["summary"],
         content_hash=content_hash(
@@ -218,7 +277,7 @@ def publish(period: SurveyPeriod, settings: Settings, *, by: User) -> Publicatio
 def reproduce(publication: Publication) -> dict:
     """Recompute a publication from the stored raw responses and settings."""
     settings = Settings.from_dict(publication.settings)
-    results = compute(publication.period, settings, publication.response_ids)
+    results = compute(publication.period, settings, used_ids(publication))
     content = snapshot(results)
     content["summary"]["excluded"] = publication.summary["excluded"]
     # Flags and reviews may change after publication: the counts are facts of that day.
@@ -228,18 +287,96 @@ def reproduce(publication: Publication) -> dict:
     return content
 
 
-def verify(publication: Publication) -> bool:
-    """True if recomputing gives every published number and the same content hash."""
-    content = reproduce(publication)
-    digest = content_hash(
-        publication.period.questionnaire.content_hash,
-        publication.settings,
-        publication.response_ids,
-        content,
-    )
-    return (
-        content["results"] == publication.results and digest == publication.content_hash
-    )
+@dataclass
+class Verification:
+    """What differs between a publication and its recomputation (nothing: it holds)."""
+
+    differences: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    def __bool__(self) -> bool:
+        return not self.differences
+
+
+def _keyed(rows: list) -> dict | None:
+    """Rows of a table by (unit, indicator), or None if the list is not such a table."""
+    if not rows or not all(isinstance(r, dict) and "unit" in r for r in rows):
+        return None
+    return {(r["unit"], r.get("indicator")): r for r in rows}
+
+
+def _compare(published, recomputed, where: str, found: Verification) -> None:
+    """Record every difference beyond VERIFY_TOLERANCE; labels are not compared."""
+    numbers = (int, float)
+    if isinstance(published, dict) and isinstance(recomputed, dict):
+        for key in sorted(set(published) | set(recomputed), key=str):
+            if key in LABEL_FIELDS:
+                continue
+            if key not in published or key not in recomputed:
+                found.differences.append(f"{where}{key}: only in one of the two")
+                continue
+            _compare(published[key], recomputed[key], f"{where}{key} ", found)
+    elif isinstance(published, list) and isinstance(recomputed, list):
+        left, right = _keyed(published), _keyed(recomputed)
+        if left is None or right is None:
+            left = dict(enumerate(published))
+            right = dict(enumerate(recomputed))
+        for key in sorted(set(left) | set(right), key=str):
+            label = (
+                "/".join(str(k) for k in key if k) if isinstance(key, tuple) else key
+            )
+            if key not in left or key not in right:
+                side = "published" if key in left else "recomputed"
+                found.differences.append(f"{where}[{label}]: only {side}")
+            else:
+                _compare(left[key], right[key], f"{where}[{label}] ", found)
+    elif (
+        isinstance(published, numbers)
+        and isinstance(recomputed, numbers)
+        and not isinstance(published, bool)
+        and not isinstance(recomputed, bool)
+    ):
+        found.checked += 1
+        if not abs(float(published) - float(recomputed)) <= VERIFY_TOLERANCE:
+            found.differences.append(
+                f"{where.strip()}: published {published!r}, recomputed {recomputed!r}"
+            )
+    elif published != recomputed:
+        found.differences.append(
+            f"{where.strip()}: published {published!r}, recomputed {recomputed!r}"
+        )
+
+
+def verify(publication: Publication) -> Verification:
+    """Recompute a publication and say what differs (truthy if nothing does).
+
+    Two checks: the stored content and response set still give the content hash (no
+    one edited the publication), and recomputing from the raw responses gives every
+    published number within VERIFY_TOLERANCE (the data and the method still produce
+    it). Unit names are labels of the day of publication and are not compared.
+    """
+    found = Verification()
+    ids = used_ids(publication)
+    stored = {"results": publication.results, "summary": publication.summary}
+    questionnaire = publication.period.questionnaire.content_hash
+    if publication.used_responses is not None:
+        digest = content_hash(questionnaire, publication.settings, ids, stored)
+    else:
+        digest = legacy_content_hash(
+            questionnaire, publication.settings, publication.response_ids, stored
+        )
+    if digest != publication.content_hash:
+        found.differences.append(
+            "the stored tables or response set no longer give the published hash "
+            f"{publication.content_hash[:16]}… (now {digest[:16]}…)"
+        )
+    try:
+        content = reproduce(publication)
+    except ServiceError as exc:
+        found.differences.append(f"cannot recompute: {exc}")
+        return found
+    _compare(stored, content, "", found)
+    return found
 
 
 def public_publications() -> list[Publication]:

@@ -711,12 +711,9 @@ def sample_frame(
     ``response_ids`` when given, else NaN).
     """
     response = SurveyResponse.__table__
-    valid = (
-        response.c.id.in_(response_ids)
-        if response_ids is not None
-        else response.c.status == "valid"
-    )
     plan = plan_of(period)
+    # An invitation has at most one response: join on it alone and keep the valid (or
+    # chosen) ones in memory, so that a publication's ids never become an IN list.
     rows = db.session.execute(
         sa.select(
             Invitation.id,
@@ -728,6 +725,7 @@ def sample_frame(
             SampleStratum.frame_size,
             InvitationBatch.delivered_at.is_not(None),
             response.c.id,
+            response.c.status,
         )
         .join(Unit, Unit.id == Invitation.unit_id)
         .join(InvitationBatch, InvitationBatch.id == Invitation.batch_id)
@@ -739,11 +737,11 @@ def sample_frame(
                 SampleStratum.field == Invitation.field,
             ),
         )
-        .outerjoin(response, sa.and_(response.c.invitation_id == Invitation.id, valid))
+        .outerjoin(response, response.c.invitation_id == Invitation.id)
         .where(Invitation.period_id == period.id)
         .order_by(Invitation.id)
     ).all()
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows,
         columns=[
             "invitation",
@@ -755,8 +753,16 @@ def sample_frame(
             "population",
             "delivered",
             "response",
+            "status",
         ],
     )
+    ids = frame["response"].astype("float64")
+    kept = (
+        frame["status"] == "valid"
+        if response_ids is None
+        else ids.isin(np.asarray(response_ids, dtype=np.float64))
+    )
+    return frame.assign(response=ids.where(kept)).drop(columns=["status"])
 
 
 def rate_table(

@@ -20,7 +20,7 @@ from analysis.weakness import real_weaknesses
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Publication, SurveyPeriod, SurveyResponse
+from ..models import SurveyPeriod, SurveyResponse
 from .indices import (
     PEER_BLOCKS,
     PreviousComparison,
@@ -30,6 +30,7 @@ from .indices import (
     tabulate,
     unit_tree_maps,
 )
+from .publications import publication_of, used_ids
 from .questionnaires import definition_of
 
 #: Domain label of a peer block in the weakness computation (never a unit code).
@@ -259,9 +260,8 @@ def _earlier_same_version(period: SurveyPeriod, count: int) -> list[SurveyPeriod
 def _published_sample(period: SurveyPeriod, settings, channel: str):
     """A pooled period's sample of a channel: its published responses, else its valid
     ones."""
-    ids = db.session.scalar(
-        sa.select(Publication.response_ids).filter_by(period_id=period.id)
-    )
+    publication = publication_of(period)
+    ids = used_ids(publication) if publication is not None else None
     try:
         return channel_sample(period, settings, channel, ids)
     except ServiceError as exc:

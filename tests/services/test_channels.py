@@ -145,7 +145,7 @@ def test_publication_keeps_both_channels_and_reproduces(period):
     summary = publication.summary
     assert summary["channel"] == "both"
     assert summary["sample_responses"] + summary["counter_responses"] == len(
-        publication.response_ids
+        publications.used_ids(publication)
     )
     units = publications.side_by_side(summary)
     assert {"rate", "counter", "gap"} <= set(units["STP"])

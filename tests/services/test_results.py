@@ -178,8 +178,9 @@ def test_publication_reproduces_every_number_after_later_exclusions(period, admi
     publication = publications.publish(
         period, indices.Settings(ci="logit", level=0.9), by=admin
     )
-    assert len(publication.response_ids) == 240
-    later = db.session.get(SurveyResponse, publication.response_ids[0])
+    used = publications.used_ids(publication)
+    assert len(used) == 240
+    later = db.session.get(SurveyResponse, int(used[0]))
     review.set_status(later, "excluded", "phát hiện sau khi công bố", by=admin)
     assert publications.verify(publication)
     now = indices.compute(period, indices.Settings(ci="logit", level=0.9))
