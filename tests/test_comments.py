@@ -223,3 +223,12 @@ def test_comments_linked_from_unit_page_and_responses(stored, admin_client):
         as_text=True
     )
     assert link in html
+
+
+def test_unknown_parameters_do_not_ride_along(stored, admin_client):
+    """`fmt` or `period_id` in the query string once clashed with the download links."""
+    response = admin_client.get(f"{PAGE}?fmt=pdf&period_id=9&q=nhiet&x=1")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "comments.csv?q=nhiet" in html
+    assert "x=1" not in html
