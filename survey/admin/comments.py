@@ -28,8 +28,8 @@ def comment_filter(period_id: int) -> comments.CommentFilter:
     )
 
 
-
 FILTERS = ("unit_id", "q", "item", "score")
+
 
 @bp.get("/periods/<int:period_id>/comments")
 def comment_list(period_id: int):

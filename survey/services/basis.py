@@ -113,7 +113,10 @@ def versus_published_previous(results: Results) -> PreviousComparison:
             earlier,
             empty,
             found.error
-            or _("Kết quả kỳ %(period)s đang được tính; xem lại sau.", period=earlier.name),
+            or _(
+                "Kết quả kỳ %(period)s đang được tính; xem lại sau.",
+                period=earlier.name,
+            ),
         )
     table = compare_periods(results.table, before.table).assign(previous=earlier.name)
     return PreviousComparison(earlier, table)

@@ -137,7 +137,9 @@ def test_other_settings_never_show_stored_numbers(
         stored = stored_results.compute_and_store(found, NONE)
         shown = f"{province(stored):.1f}"
     started = []
-    monkeypatch.setattr(stored_results, "refresh", lambda p, s, *rest: started.append(s))
+    monkeypatch.setattr(
+        stored_results, "refresh", lambda p, s, *rest: started.append(s)
+    )
     page = admin_client.get(
         f"/admin/periods/{period}/results?channel=counter&level=0.9&ci=logit"
     )
