@@ -1,7 +1,7 @@
 """previous QR nonce of a counter: a rotation can be undone for a while
 
 Revision ID: 0101_workspace
-Revises: 0100_integrity
+Revises: 0101_comments
 Create Date: 2026-11-29 21:55:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0101_workspace'
-down_revision = '0100_integrity'
+down_revision = '0101_comments'
 branch_labels = None
 depends_on = None
 
