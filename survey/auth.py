@@ -42,7 +42,9 @@ def load_user() -> None:
     change) and while it was used in the last SESSION_IDLE_TIMEOUT seconds.
     """
     g.user = None
-    if request.endpoint == "static":  # a stylesheet or icon needs no one, nor the session
+    if (
+        request.endpoint == "static"
+    ):  # a stylesheet or icon needs no one, nor the session
         return
     user_id = session.get("user_id")
     if not isinstance(user_id, int):
