@@ -235,6 +235,16 @@ class Questionnaire:
                 return criterion.text
         return self.structure.titles.get(code, "")
 
+    def title_en_of(self, code: str) -> str:
+        """English rendering of a criterion, element or area ("" if none is given)."""
+        for criterion in self.criteria:
+            if criterion.code == code:
+                return criterion.text_en
+        for part in (*self.elements, *self.areas):
+            if part.code == code:
+                return part.title_en
+        return ""
+
     def area_opening(self, element: str) -> Area | None:
         """The area whose first element this is (where a form shows its title)."""
         return next((a for a in self.areas if a.elements[0] == element), None)

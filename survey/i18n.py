@@ -94,6 +94,11 @@ def scale_word(option) -> str:
     return level_words(option.label)
 
 
+def item_title(definition, code: str) -> str:
+    """Wording of a criterion, or title of an element or area, in the page's language."""
+    return in_language(definition.title_of(code), definition.title_en_of(code))
+
+
 def answer_words(definition, value: int) -> str:
     """A stored scale answer in words: "4 · Hài lòng", the no-opinion label, or unanswered.
 
@@ -142,6 +147,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["in_language"] = in_language
     app.jinja_env.globals["scale_word"] = scale_word
     app.jinja_env.globals["answer_words"] = answer_words
+    app.jinja_env.globals["item_title"] = item_title
     from .notes import reliability_note  # notes format numbers with local_number
 
     app.jinja_env.filters["reliability_note"] = reliability_note

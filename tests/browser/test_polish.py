@@ -78,3 +78,19 @@ def test_english_survey_and_menu_section(app, live_server, desk, backend):
     assert current.all_inner_texts() == ["Đợt khảo sát"]
     if shots:
         screenshot(desk, f"admin-unit-results-menu-{desk.width}")
+
+
+def test_english_workspace_names_criteria_in_english(app, live_server, desk, backend):
+    with app.app_context():
+        demo.add_synthetic_responses(
+            db.session.get(SurveyPeriod, PERIOD_ID), 60, random.Random(5)
+        )
+    log_in(desk, live_server)
+    url = f"/admin/periods/{PERIOD_ID}/results/units/STP"
+    desk.goto(live_server + f"/lang/en?next={url}")
+    text = desk.locator("main").inner_text()
+    assert "Civil servants communicate politely" in text
+    assert "Công chức có thái độ giao tiếp lịch sự" not in text
+    assert desk.evaluate("document.documentElement.scrollWidth") <= desk.width
+    if backend == "sqlite":
+        screenshot(desk, f"admin-unit-results-english-{desk.width}")
