@@ -70,9 +70,14 @@ class Visible(HTMLParser):
         return any(skip for _, skip in self.stack)
 
     def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if not self.skipping():  # what a tooltip, a screen reader or a field shows
+            for name in ("title", "aria-label", "alt", "placeholder"):
+                if (found.get(name) or "").strip():
+                    self.parts.append(found[name].strip())
         if tag in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
             return
-        classes = (dict(attrs).get("class") or "").split()
+        classes = (found.get("class") or "").split()
         skip = tag in self.SKIP or any(c.startswith("comment") for c in classes)
         self.stack.append((tag, skip))
 
@@ -210,5 +215,7 @@ def test_the_scan_finds_what_it_looks_for():
         "an escaped character",
         "a model name",
     ]
+    assert problems_of('<abbr title="surveyperiod 2">x</abbr>', "vi")  # tooltips too
+    assert not problems_of("<p>None chosen: all responses count.</p>", "en")
     assert problems_of("<p>Đợt của đơn vị</p>", "en")
     assert not problems_of("<p>Đợt của đơn vị</p>", "vi")
