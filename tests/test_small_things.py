@@ -92,3 +92,10 @@ def test_a_value_too_long_is_refused_in_words(client):
     english = client.post(path, data={"suggestion": "x" * 10_001})
     assert english.status_code == 400
     assert "longer than 10000 characters" in english.get_data(as_text=True)
+
+
+def test_comments_page_ignores_query_arguments_of_its_route(admin_client):
+    page = admin_client.get("/admin/periods/1/comments?period_id=2&fmt=csv&q=x&before=")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/admin/periods/1/comments.csv?q=x" in html
