@@ -4,11 +4,14 @@ A version is a TOML file ``questionnaires/<code>.toml``: the scale, the criteria
 (items) grouped in elements (the method's blocks), optionally elements grouped in
 areas (the method's two fields of 1001/QĐ-BNV: policy and public administrative
 services), the questions beside the criteria, the answer codes that count as
-satisfied and the aggregation rule. A criterion may carry ``text_en`` and an element
-``title_en``: an English rendering for the English survey (the Vietnamese wording stays
-the official one, and is shown where no rendering is given). The web application, the
-command line and the estimators all read a version through :func:`parse_questionnaire`,
-so they cannot disagree about it; the estimators use its index part,
+satisfied and the aggregation rule. A criterion may carry ``text_en``, an element or
+area ``title_en``, a question and an option ``label_en``: an English rendering for the
+English survey (the Vietnamese wording stays the official one, and is shown where no
+rendering is given). A version whose file is frozen (it has responses, and its content
+hash is stored) gets its English from a file beside it, ``questionnaires/<code>.en.toml``
+(see :func:`with_english`), which is read at load time and is not part of the hash.
+The web application, the command line and the estimators all read a version through
+:func:`parse_questionnaire`, so they cannot disagree about it; the estimators use its index part,
 :attr:`Questionnaire.structure`.
 
 The aggregation rule belongs to the version because the methods differ (SIPAS.md,
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -124,6 +127,7 @@ class Structure:
 class Option:
     code: str
     label: str
+    label_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class Area:
     code: str
     title: str
     elements: tuple[str, ...]
+    title_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,11 @@ class Question:
     on_scale: bool = False
     max_length: int = 1000
     section: str = "assessment"
+    label_en: str = ""
+
+    def option_en(self, code: str) -> str:
+        """The English label of an option ("" where the file gives none)."""
+        return next((o.label_en for o in self.options if o.code == code), "")
 
 
 @dataclass(frozen=True)
@@ -185,6 +195,8 @@ class Questionnaire:
     satisfied: tuple[int, ...] = (4, 5)
     source: str = ""
     confirmed: bool = True
+    no_opinion_en: str = ""
+    title_en: str = ""
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:
@@ -222,6 +234,16 @@ class Questionnaire:
             if criterion.code == code:
                 return criterion.text
         return self.structure.titles.get(code, "")
+
+    def title_en_of(self, code: str) -> str:
+        """English rendering of a criterion, element or area ("" if none is given)."""
+        for criterion in self.criteria:
+            if criterion.code == code:
+                return criterion.text_en
+        for part in (*self.elements, *self.areas):
+            if part.code == code:
+                return part.title_en
+        return ""
 
     def area_opening(self, element: str) -> Area | None:
         """The area whose first element this is (where a form shows its title)."""
@@ -271,9 +293,116 @@ def parse_questionnaire(text: str, source: str = "<text>") -> Questionnaire:
 
 
 def load_file(path: Path) -> tuple[Questionnaire, str]:
-    """Return the parsed questionnaire of a file and its text."""
+    """Return the parsed questionnaire of a file, with its English, and its text.
+
+    The text is the file alone (what the content hash covers); the English file
+    beside it (:func:`english_path`) only adds renderings.
+    """
     text = path.read_text(encoding="utf-8")
-    return parse_questionnaire(text, str(path)), text
+    definition = parse_questionnaire(text, str(path))
+    return with_english(definition, english_path(path.parent, definition.code)), text
+
+
+def english_path(folder: Path, code: str) -> Path:
+    """Where the English rendering of a version lives: ``<folder>/<code>.en.toml``."""
+    return Path(folder) / f"{code}.en.toml"
+
+
+def is_english_file(path: Path) -> bool:
+    """Whether a file is an English rendering (not a questionnaire version)."""
+    return path.name.endswith(".en.toml")
+
+
+def with_english(definition: Questionnaire, path: Path | None) -> Questionnaire:
+    """Return the definition with the English renderings of a file beside it, if any.
+
+    The file holds only wording, keyed by code (every key optional)::
+
+        title = "..."
+        no_opinion = "..."     # where the version has that answer
+        [scale]            # "1" = "Very dissatisfied", ...
+        [elements]         # "E1" = "Access to public administrative services"
+        [areas]            # area code = title
+        [criteria]         # "1.1" = "..."
+        [questions.<code>]
+        label = "..."
+        options = { <option code> = "..." }
+
+    A code that the version does not have is an error (a misspelt key would leave
+    Vietnamese on the English page without a word). Renderings in the version's own
+    file (``text_en``, ``title_en``, ``label_en``) are kept where this file is silent.
+
+    Raises
+    ------
+    QuestionnaireError
+        If the file is not valid TOML or names a code the version does not have.
+    """
+    if path is None or not Path(path).is_file():
+        return definition
+    return _merge_english(definition, Path(path).read_text(encoding="utf-8"), str(path))
+
+
+@lru_cache(maxsize=32)
+def _merge_english(definition: Questionnaire, text: str, source: str) -> Questionnaire:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise QuestionnaireError(f"{source}: not valid TOML: {exc}") from None
+
+    def table(name: str, known) -> dict:
+        found = data.get(name, {})
+        unknown = sorted(set(found) - set(known))
+        if unknown:
+            raise QuestionnaireError(
+                f"{source}: unknown {name} code(s): {', '.join(map(str, unknown))}"
+            )
+        return found
+
+    scale = table("scale", [o.code for o in definition.scale])
+    elements = table("elements", [e.code for e in definition.elements])
+    areas = table("areas", [a.code for a in definition.areas])
+    criteria = table("criteria", [c.code for c in definition.criteria])
+    questions = table("questions", [q.code for q in definition.questions])
+
+    def option(o: Option, labels: dict) -> Option:
+        return replace(o, label_en=str(labels.get(o.code, o.label_en)))
+
+    def question(q: Question) -> Question:
+        raw = questions.get(q.code, {})
+        labels = raw.get("options", {})
+        unknown = sorted(set(labels) - {o.code for o in q.options})
+        if unknown:
+            raise QuestionnaireError(
+                f"{source}: question {q.code!r} has no option(s) {', '.join(unknown)}"
+            )
+        return replace(
+            q,
+            label_en=str(raw.get("label", q.label_en)),
+            options=tuple(option(o, labels) for o in q.options),
+        )
+
+    return replace(
+        definition,
+        scale=tuple(option(o, scale) for o in definition.scale),
+        no_opinion_en=str(data.get("no_opinion", definition.no_opinion_en)),
+        title_en=str(data.get("title", definition.title_en)),
+        elements=tuple(
+            replace(
+                e,
+                title_en=str(elements.get(e.code, e.title_en)),
+                criteria=tuple(
+                    replace(c, text_en=str(criteria.get(c.code, c.text_en)))
+                    for c in e.criteria
+                ),
+            )
+            for e in definition.elements
+        ),
+        areas=tuple(
+            replace(a, title_en=str(areas.get(a.code, a.title_en)))
+            for a in definition.areas
+        ),
+        questions=tuple(question(q) for q in definition.questions),
+    )
 
 
 def load_questionnaire(name_or_path: str | Path = "sipas-2640") -> Questionnaire:
@@ -304,7 +433,9 @@ def load_structure(name_or_path: str | Path = "sipas-2640") -> Structure:
 
 
 def _options(raw: list, where: str) -> tuple[Option, ...]:
-    options = tuple(Option(str(o["code"]), str(o["label"])) for o in raw)
+    options = tuple(
+        Option(str(o["code"]), str(o["label"]), str(o.get("label_en", ""))) for o in raw
+    )
     _unique([o.code for o in options], f"option codes of {where}")
     return options
 
@@ -339,6 +470,7 @@ def _question(raw: dict) -> Question:
         on_scale=on_scale,
         max_length=int(raw.get("max_length", 1000)),
         section=section,
+        label_en=str(raw.get("label_en", "")),
     )
 
 
@@ -363,7 +495,12 @@ def _build(data: dict) -> Questionnaire:
     if not elements or any(not e.criteria for e in elements):
         raise ValueError("every questionnaire needs elements, each with criteria")
     areas = tuple(
-        Area(str(a["code"]), str(a["title"]), tuple(map(str, a["elements"])))
+        Area(
+            str(a["code"]),
+            str(a["title"]),
+            tuple(map(str, a["elements"])),
+            str(a.get("title_en", "")),
+        )
         for a in data.get("areas", [])
     )
     questions = tuple(_question(raw) for raw in data.get("questions", []))
@@ -388,4 +525,5 @@ def _build(data: dict) -> Questionnaire:
         satisfied=tuple(int(code) for code in data.get("satisfied", (4, 5))),
         source=str(data.get("source", "")),
         confirmed=bool(data.get("confirmed", True)),
+        title_en=str(data.get("title_en", "")),
     )

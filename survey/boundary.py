@@ -14,9 +14,11 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, abort, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
-from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
+
+from .errors import ShownBadRequest
 
 # PostgreSQL's integer; SQLite's is wider, so this bound is the one that matters.
 MAX_ID = 2**31 - 1
@@ -65,11 +67,19 @@ class CleanMultiDict(ImmutableMultiDict):
         return value
 
 
+class ValueTooLong(ShownBadRequest):
+    description = _l(
+        "Một nội dung gửi lên dài quá %(limit)s ký tự nên chưa được nhận. Vui lòng "
+        "rút gọn rồi gửi lại.",
+        limit=MAX_VALUE,
+    )
+
+
 def _clean_parameter(value):
     if not isinstance(value, str):
         return value  # a FileStorage
     if len(value) > MAX_VALUE:
-        raise BadRequest("A submitted value is too long.")
+        raise ValueTooLong()
     return clean_text(value)
 
 

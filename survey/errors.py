@@ -3,12 +3,17 @@
 from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest
 
 
 class ServiceError(Exception):
     """A rule of the domain refused the request; the message is safe to show."""
 
     status = 400
+
+
+class ShownBadRequest(BadRequest):
+    """A 400 whose description is a translated message for the visitor (not a code)."""
 
 
 class NotFound(ServiceError):
@@ -128,6 +133,9 @@ def init_app(app: Flask) -> None:
             app.register_error_handler(status, lambda exc, s=status: error_page(s))
     app.register_error_handler(413, too_large)
     app.register_error_handler(429, too_many_requests)
+    app.register_error_handler(
+        ShownBadRequest, lambda exc: error_page(400, str(exc.description))
+    )
     app.register_error_handler(CSRFError, lambda exc: error_page(400, MESSAGES[400][1]))
     app.register_error_handler(
         ServiceError, lambda exc: error_page(exc.status, str(exc))

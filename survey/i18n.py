@@ -87,6 +87,34 @@ def in_language(vietnamese: str, english: str = "") -> str:
     return english if english and current_language() == "en" else vietnamese
 
 
+def scale_word(option) -> str:
+    """A level of a questionnaire's scale (an Option) in the page's language."""
+    if option.label_en and current_language() == "en":
+        return option.label_en
+    return level_words(option.label)
+
+
+def item_title(definition, code: str) -> str:
+    """Wording of a criterion, or title of an element or area, in the page's language."""
+    return in_language(definition.title_of(code), definition.title_en_of(code))
+
+
+def answer_words(definition, value: int) -> str:
+    """A stored scale answer in words: "4 · Hài lòng", the no-opinion label, or unanswered.
+
+    0 is "no opinion" where the version has that answer, else an item left unanswered
+    (1001/QĐ-BNV).
+    """
+    if not value:
+        if definition.no_opinion is None:
+            return str(_l("Không trả lời"))
+        if definition.no_opinion_en and current_language() == "en":
+            return definition.no_opinion_en
+        return level_words(definition.no_opinion)
+    option = next((o for o in definition.scale if o.code == str(value)), None)
+    return str(value) if option is None else f"{value} · {scale_word(option)}"
+
+
 def safe_next(target: str | None) -> str:
     """Only go back to a local path (no open redirect)."""
     return local_path(target) or "/"
@@ -117,6 +145,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["level_words"] = level_words
     app.jinja_env.globals["in_language"] = in_language
+    app.jinja_env.globals["scale_word"] = scale_word
+    app.jinja_env.globals["answer_words"] = answer_words
+    app.jinja_env.globals["item_title"] = item_title
     from .notes import reliability_note  # notes format numbers with local_number
 
     app.jinja_env.filters["reliability_note"] = reliability_note

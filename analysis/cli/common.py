@@ -298,6 +298,8 @@ def questionnaire_of(frame: pd.DataFrame, name: str | None, path: str) -> Struct
         raise CommandError(f"{path}: no criterion columns (1.1, 1.2, ...)")
     versions = []
     for toml in sorted(QUESTIONNAIRE_DIR.glob("*.toml")):
+        if toml.name.endswith(".en.toml"):
+            continue  # an English rendering, not a version
         try:
             versions.append(load_structure(toml))
         except QuestionnaireError:

@@ -28,7 +28,7 @@ def comment_filter(period_id: int) -> comments.CommentFilter:
     )
 
 
-FILTERS = ("unit_id", "q", "item", "score")
+FILTER_ARGS = ("unit_id", "q", "item", "score")
 
 
 @bp.get("/periods/<int:period_id>/comments")
@@ -44,8 +44,9 @@ def comment_list(period_id: int):
         )  # fmt: skip
     except comments.BadFilter:
         abort(400)
-    # Only the filters ride along to the next page and the downloads.
-    args = {k: v for k, v in request.args.items() if k in FILTERS and v}
+    # Only the filters ride along on the links (a stray period_id or fmt in the query
+    # would clash with the route's own arguments).
+    args = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
     return render_template(
         "admin/comment_list.html",
         period=period,

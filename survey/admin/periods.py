@@ -8,8 +8,10 @@ from forms.admin import PeriodForm, PlanForm, choices
 from ..auth import admin_only
 from ..errors import ServiceError
 from ..extensions import db
+from ..i18n import in_language
 from ..models import Questionnaire, SurveyPeriod
 from ..services import periods, publications, units
+from ..services.questionnaires import definition_of
 from . import bp, confirm
 
 
@@ -33,7 +35,7 @@ def period_create():
     """Create a draft period."""
     form = PeriodForm()
     form.questionnaire_id.choices = choices(
-        (q.id, f"{q.code} · {q.title}")
+        (q.id, f"{q.code} · {in_language(q.title, definition_of(q).title_en)}")
         for q in db.session.scalars(db.select(Questionnaire))
     )
     if form.validate_on_submit():

@@ -183,6 +183,7 @@ def _render_steps(draft, plan, *, pick=None, form=None, error=None):
     return render_template(
         "admin/plan_form.html",
         draft=draft,
+        definition=definition_of(draft.period.questionnaire),
         plan=plan,
         pick=pick,
         form=form,

@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from forms.admin import TableUploadForm
 
@@ -20,7 +21,10 @@ def register_summary():
         imports=register.recent_imports(),
         form=TableUploadForm(),
         columns=register.REGISTER_COLUMNS,
-        fields=register.field_matcher().accepted,
+        fields=[
+            Markup("{} (<code>{}</code>)").format(label, code)
+            for code, label in register.field_matcher().options
+        ],
     )
 
 

@@ -7,7 +7,14 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from analysis.questionnaire import Questionnaire as Definition
-from analysis.questionnaire import content_hash, load_file, parse_questionnaire
+from analysis.questionnaire import (
+    content_hash,
+    english_path,
+    is_english_file,
+    load_file,
+    parse_questionnaire,
+    with_english,
+)
 
 from ..errors import Conflict
 from ..extensions import db
@@ -27,6 +34,8 @@ def sync_questionnaires(directory: str | None = None) -> list[str]:
     changed = []
     folder = Path(directory or current_app.config["QUESTIONNAIRE_DIR"])
     for path in sorted(folder.glob("*.toml")):
+        if is_english_file(path):
+            continue  # wording only, read at load time (definition_of)
         definition, text = load_file(path)
         digest = content_hash(text)
         stored = db.session.scalar(
@@ -81,14 +90,19 @@ def definition_of(questionnaire) -> Definition:
     """Return the parsed definition of a stored version, cached by its content hash.
 
     Takes a Questionnaire or any object with its id, code and content_hash; the content
-    is read only when the cache has not seen this hash.
+    is read only when the cache has not seen this hash. The English rendering comes
+    from ``<code>.en.toml`` in the questionnaire folder, outside the stored content
+    (a version with responses is frozen; its English can still be given or improved).
     """
     definition = _definitions.get(questionnaire.content_hash)
     if definition is None:
         content = db.session.scalar(
             sa.select(Questionnaire.content).where(Questionnaire.id == questionnaire.id)
         )
-        definition = parse_questionnaire(content, questionnaire.code)
+        definition = with_english(
+            parse_questionnaire(content, questionnaire.code),
+            english_path(current_app.config["QUESTIONNAIRE_DIR"], questionnaire.code),
+        )
         _definitions[questionnaire.content_hash] = definition
     return definition
 

@@ -132,6 +132,7 @@ class FieldMatcher:
             for text in (option.code, option.label, *FORMER_NAMES.get(option.code, ())):
                 self.codes.setdefault(plain_key(text), option.code)
         self.accepted = [f"{label} ({code})" for code, label in labels.items()]
+        self.options = list(labels.items())  # (code, label)
         self.match = remembered(lambda text: self.codes.get(plain_key(text)))
 
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from analysis.questionnaire import Questionnaire as Definition
 
 from ..extensions import db
+from ..i18n import in_language
 from ..models import Counter, SurveyResponse, Unit
 
 CHANNELS = {"counter": _l("QR tại quầy"), "sample": _l("Mẫu ngẫu nhiên (thư mời)")}
@@ -42,7 +43,9 @@ class Names:
 
 def field_names(definition: Definition) -> dict[str, str]:
     question = definition.question("field")
-    return {o.code: o.label for o in question.options} if question else {}
+    if question is None:
+        return {}
+    return {o.code: in_language(o.label, o.label_en) for o in question.options}
 
 
 def names_for(rows: list[SurveyResponse], definition: Definition) -> Names:
@@ -69,13 +72,17 @@ def extra_answers(response: SurveyResponse, definition: Definition) -> list[dict
         if question.on_scale or question.code not in response.extra:
             continue
         value = response.extra[question.code]
-        labels = {o.code: o.label for o in question.options}
+        labels = {o.code: in_language(o.label, o.label_en) for o in question.options}
         if isinstance(value, list):
             words = ", ".join(labels.get(v, v) for v in value)
         else:
             words = labels.get(value, value) if labels else value
         out.append(
-            {"label": question.label, "answer": words, "text": not question.options}
+            {
+                "label": in_language(question.label, question.label_en),
+                "answer": words,
+                "text": not question.options,
+            }
         )
     known = {q.code for q in definition.questions}
     for code, value in response.extra.items():  # answers of a question since removed
