@@ -183,6 +183,7 @@ def _results_out(results: indices.Results) -> dict:
         "beside": _results_out(results.beside) if results.beside is not None else None,
         "gap": _frame_out(results.gap),
         "rates": _frame_out(results.rates),
+        "weaknesses": results.weaknesses,
     }
 
 
@@ -202,6 +203,7 @@ def _results_in(data: dict, period: SurveyPeriod) -> indices.Results:
         _results_in(data["beside"], period) if data["beside"] else None,
         _frame_in(data["gap"]),
         _frame_in(data["rates"]),
+        weaknesses=data.get("weaknesses"),
     )
 
 
@@ -341,12 +343,18 @@ def _store(period, settings, results, seconds, publication=None) -> None:
     db.session.commit()
 
 
-def _compute(period, settings, publication=None) -> indices.Results:
-    if publication is None:
-        return indices.compute(period, settings)  # runs the flag pass if stale
-    from .publications import used_ids  # publications read stored results: here
+def compute(period, settings, publication=None) -> indices.Results:
+    """Compute the results, and every unit's weaknesses to keep with them."""
+    from . import weaknesses  # they read publications, which read stored results
+    from .publications import used_ids
 
-    return indices.compute(period, settings, used_ids(publication))
+    if publication is None:
+        results = indices.compute(period, settings)  # runs the flag pass if stale
+    else:
+        results = indices.compute(period, settings, used_ids(publication))
+    with indices.step("weaknesses"):
+        results.weaknesses = weaknesses.every_unit(results)
+    return results
 
 
 def compute_and_store(
@@ -357,7 +365,7 @@ def compute_and_store(
     """Run the flag pass if due, compute and store; release the lock. Errors are kept."""
     started = time.perf_counter()
     try:
-        results = _compute(period, settings, publication)
+        results = compute(period, settings, publication)
     except ServiceError as exc:
         db.session.rollback()
         db.session.execute(
@@ -451,7 +459,7 @@ def for_page(
         return found
     if small(period):
         started = time.perf_counter()
-        results = _compute(period, settings, publication)
+        results = compute(period, settings, publication)
         store(period, settings, results, time.perf_counter() - started, publication)
         return Lookup("current", results, clock.now())
     if found.state == "computing":  # never computed: start it, the page waits politely
