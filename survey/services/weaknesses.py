@@ -196,40 +196,45 @@ def every_unit(results: Results) -> dict[str, dict]:
         return {}  # each unit's page says why
     present = set(tabulated["unit"])
     alpha = 1 - settings.level
-    found_all = {}
+    units = [u for u in units if u in present]
+    references = {}
     for unit in units:
-        if unit not in present:
-            continue
         block = blocks.get(unit)
         if settings.reference == "block" and block is not None:
-            reference, name = BLOCK + block, f"khối {block}"
+            references[unit] = (BLOCK + block, f"khối {block}")
         else:
-            reference, name = analysis.ALL, "the province"
-        try:
-            comparisons = difference_table(
-                linear,
-                [unit],
-                [reference],
-                kind=settings.reference,
-                reference_names=[name],
-                indicators=criteria,
-            )
-            found = real_weaknesses(
-                comparisons, tabulated, method=settings.adjustment, alpha=alpha
-            )
-        except (ServiceError, ValueError):
-            continue  # found on request, with its message
-        found_all[unit] = {
+            references[unit] = (analysis.ALL, "the province")
+    try:
+        # Every unit's pair at once: each pair and each unit's family are computed as
+        # in `unit_weaknesses` (the covariance per pair, the adjustment per unit).
+        comparisons = difference_table(
+            linear,
+            units,
+            [references[u][0] for u in units],
+            kind=settings.reference,
+            reference_names=[references[u][1] for u in units],
+            indicators=criteria,
+        )
+        found = real_weaknesses(
+            comparisons, tabulated, method=settings.adjustment, alpha=alpha
+        )
+    except (ServiceError, ValueError):
+        return {}  # each unit's page finds its own, with its message
+    stored = {}
+    for unit, rows in found.groupby("unit", sort=False):
+        stored[unit] = {
             "unit": unit,
-            "reference": settings.reference
-            if reference != analysis.ALL
-            else "province",
-            "block": block,
+            "reference": (
+                settings.reference
+                if references[unit][0] != analysis.ALL
+                else "province"
+            ),
+            "block": blocks.get(unit),
             "adjustment": settings.adjustment,
             "alpha": alpha,
-            "rows": _rows(found, tabulated, unit, definition),
+            "rows": _rows(rows, tabulated, unit, definition),
         }
-    return found_all
+    return stored
 
 
 def _from_stored(stored: dict, definition) -> Weaknesses:
