@@ -151,7 +151,7 @@ def child_compute(schema: str, period_id: str, weighting: str) -> dict:
         baseline = reset_peak_rss()
         with indices.time_split() as split:
             started = time.perf_counter()
-            results = indices.compute(period, settings)
+            results = stored_results.compute(period, settings)
             stored_results.store(period, settings, results, 0.0)
             seconds = time.perf_counter() - started
         return {"seconds": seconds, "split": split, "peak_mb": rss_mb(),
@@ -214,8 +214,11 @@ def child_pages(schema: str, current: str, previous: str) -> dict:
     for name, url, requests in (
         ("dashboard", f"/admin/?period_id={current}", REQUESTS),
         ("results", f"/admin/periods/{current}/results?channel=counter", REQUESTS),
-        # Its weaknesses still read the unit's channel sample: fewer requests.
-        ("unit", f"/admin/periods/{current}/results/units/S01?channel=counter", 8),
+        (
+            "unit",
+            f"/admin/periods/{current}/results/units/S01?channel=counter",
+            REQUESTS,
+        ),
     ):
         out[name] = timed_gets(client, url, requests)
     return out
@@ -387,7 +390,7 @@ def upgrade() -> None:
 
 
 STEPS = ("flag pass", "read", "decode", "weights", "estimates", "comparisons and ranks",
-         "effect of flags", "storing")  # fmt: skip
+         "effect of flags", "weaknesses", "storing")  # fmt: skip
 
 
 def report(f: dict) -> str:

@@ -7,11 +7,11 @@ SVG image is rendered on its own. The alt text says what the chart shows.
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import matplotlib
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from markupsafe import Markup
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -125,6 +125,19 @@ def published_intervals(
         if len(_published) >= PUBLISHED_CACHE_SIZE:
             _published.pop(next(iter(_published)))
         _published[key] = unit_intervals(rows, reference)
+    return _published[key]
+
+
+def once(key: tuple, draw: Callable[[], Markup]) -> Markup:
+    """A chart drawn once per key (what it shows and the language), then reused.
+
+    The key must hold every input of the drawing: the same key is the same chart.
+    """
+    key = ("once", str(get_locale()), *key)
+    if key not in _published:
+        if len(_published) >= PUBLISHED_CACHE_SIZE:
+            _published.pop(next(iter(_published)))
+        _published[key] = draw()
     return _published[key]
 
 

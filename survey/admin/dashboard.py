@@ -17,8 +17,9 @@ def dashboard():
     if period is None:
         return render_template("admin/dashboard.html", period=None, periods=[])
     visible = accounts.visible_unit_ids(g.user)
-    rows = monitoring.unit_progress(period, visible)
-    days = monitoring.responses_per_day(period, visible)
+    counts = monitoring.period_counts(period)
+    rows = monitoring.unit_progress(period, visible, counts)
+    days = monitoring.responses_per_day(period, visible, counts)
     totals = {
         "valid": sum(r.valid for r in rows),
         "excluded": sum(r.excluded for r in rows),
@@ -26,17 +27,25 @@ def dashboard():
         "returned": sum(r.returned or 0 for r in rows),
         "target": sum(r.target or 0 for r in rows),
     }
+    # Drawn once per content and language: a closed period's charts never change.
+    names = tuple(r.unit.name for r in rows)
+    valid = tuple(r.valid for r in rows)
+    targets = tuple(r.target for r in rows)
     progress_chart = (
-        charts.progress_bars(
-            [r.unit.name for r in rows],
-            [r.valid for r in rows],
-            [r.target for r in rows],
+        charts.once(
+            ("progress", names, valid, targets),
+            lambda: charts.progress_bars(names, valid, targets),
         )
         if rows
         else None
     )
     day_chart = (
-        charts.per_day([d for d, _ in days], [n for _, n in days]) if days else None
+        charts.once(
+            ("per day", tuple(days)),
+            lambda: charts.per_day([d for d, _ in days], [n for _, n in days]),
+        )
+        if days
+        else None
     )
     return render_template(
         "admin/dashboard.html",

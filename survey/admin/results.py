@@ -251,10 +251,11 @@ def unit_results(period_id: int, unit_code: str):
     definition = indices.definition_of(period.questionnaire)
     elements = [e.code for e in definition.elements]
     by_indicator = mine.set_index("indicator")
-    chart = charts.element_bars(
-        elements,
-        [by_indicator.loc[e, "estimate"] for e in elements],
-        [province.loc[e, "estimate"] for e in elements],
+    mine_estimates = [by_indicator.loc[e, "estimate"] for e in elements]
+    province_estimates = [province.loc[e, "estimate"] for e in elements]
+    chart = charts.once(
+        ("elements", *elements, *map(repr, mine_estimates + province_estimates)),
+        lambda: charts.element_bars(elements, mine_estimates, province_estimates),
     )
     comparison = basis.versus_published_previous(computed)
     previous = comparison.table

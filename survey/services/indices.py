@@ -50,6 +50,7 @@ PEER_BLOCKS = {
 
 #: Seconds per step of the computation running under `time_split()` (benchmarks).
 _split: ContextVar[dict | None] = ContextVar("split", default=None)
+_in_step: ContextVar[bool] = ContextVar("in_step", default=False)
 
 
 @contextmanager
@@ -65,14 +66,21 @@ def time_split() -> Iterator[dict]:
 
 @contextmanager
 def step(name: str) -> Iterator[None]:
-    """Count the time of a block under `name` when a `time_split()` is active."""
+    """Count the time of a block under `name` when a `time_split()` is active.
+
+    A step inside another counts as the outer one (the split adds up to the total).
+    """
     found = _split.get()
+    if found is None or _in_step.get():
+        yield
+        return
     started = time.perf_counter()
+    token = _in_step.set(True)
     try:
         yield
     finally:
-        if found is not None:
-            found[name] = found.get(name, 0.0) + time.perf_counter() - started
+        _in_step.reset(token)
+        found[name] = found.get(name, 0.0) + time.perf_counter() - started
 
 
 class ResultsError(ServiceError):
@@ -177,6 +185,9 @@ class Results:
     rates: pd.DataFrame | None = None
     # The ids the computation was asked for (a publication's), or None: valid ones.
     chosen_ids: list[int] | None = None
+    # Per unit code: its weaknesses of this period alone (weaknesses.every_unit), kept
+    # with the stored results so that a unit page only reads them.
+    weaknesses: dict | None = None
 
     @property
     def headline(self) -> str:

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import numpy as np
@@ -48,6 +48,8 @@ LOCK_TIMEOUT = timedelta(minutes=20)
 #: Below this many responses a page computes in the request (the demo, small periods).
 DEFAULT_SYNC_LIMIT = 20_000
 FORMAT = 1
+#: Unpacked results kept per process (each about a megabyte at 120 units).
+UNPACKED_CACHE_SIZE = 8
 
 
 def settings_hash(settings: indices.Settings) -> str:
@@ -105,9 +107,10 @@ def data_version(period: SurveyPeriod) -> str:
                 sa.func.max(FlagDecision.undone_at),
             ).where(FlagDecision.period_id == period.id)
         ).one(),
-        db.session.execute(
-            sa.select(sa.func.count(Dossier.id), sa.func.max(Dossier.id))
-        ).one(),
+        # The register is only ever added to or updated by imports (a dossier is
+        # never deleted): the last dossier and the last import tell every change
+        # through one index each, where a count would read a million rows.
+        db.session.execute(sa.select(sa.func.max(Dossier.id))).one(),
         db.session.execute(sa.select(sa.func.max(FileImport.id))).one(),
         db.session.execute(
             sa.select(sa.func.count(Invitation.id), sa.func.max(Invitation.id)).where(
@@ -183,6 +186,7 @@ def _results_out(results: indices.Results) -> dict:
         "beside": _results_out(results.beside) if results.beside is not None else None,
         "gap": _frame_out(results.gap),
         "rates": _frame_out(results.rates),
+        "weaknesses": results.weaknesses,
     }
 
 
@@ -202,6 +206,7 @@ def _results_in(data: dict, period: SurveyPeriod) -> indices.Results:
         _results_in(data["beside"], period) if data["beside"] else None,
         _frame_in(data["gap"]),
         _frame_in(data["rates"]),
+        weaknesses=data.get("weaknesses"),
     )
 
 
@@ -268,10 +273,33 @@ def lookup(
         if row is not None and row.error and not computing:
             return Lookup("failed", error=row.error)
         return Lookup("computing", computing=computing)
-    results = unpack(row.content, period)
+    results = _unpacked(row, period)
     current = row.data_version == _version(period, publication)
     state = "current" if current else "stale"
     return Lookup(state, results, row.computed_at, computing, row.error)
+
+
+def _unpacked(row: StoredResult, period: SurveyPeriod) -> indices.Results:
+    """The row's Results, unpacked once per stored computation in this process.
+
+    The key names one stored computation (its period, settings, data version and
+    time), so a new one is unpacked again; pages only read Results. The cached
+    copy is handed out with this request's period.
+    """
+    cache = current_app.extensions.setdefault("stored_results", {})
+    key = (row.period_id, row.settings_hash, row.data_version, str(row.computed_at))
+    found = cache.get(key)
+    if found is None:
+        found = unpack(row.content, period)
+        if len(cache) >= UNPACKED_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = found
+    return _on(found, period)
+
+
+def _on(results: indices.Results, period: SurveyPeriod) -> indices.Results:
+    beside = _on(results.beside, period) if results.beside is not None else None
+    return replace(results, period=period, beside=beside)
 
 
 def claim(period: SurveyPeriod, settings: indices.Settings, publication=None) -> bool:
@@ -341,12 +369,18 @@ def _store(period, settings, results, seconds, publication=None) -> None:
     db.session.commit()
 
 
-def _compute(period, settings, publication=None) -> indices.Results:
-    if publication is None:
-        return indices.compute(period, settings)  # runs the flag pass if stale
-    from .publications import used_ids  # publications read stored results: here
+def compute(period, settings, publication=None) -> indices.Results:
+    """Compute the results, and every unit's weaknesses to keep with them."""
+    from . import weaknesses  # they read publications, which read stored results
+    from .publications import used_ids
 
-    return indices.compute(period, settings, used_ids(publication))
+    if publication is None:
+        results = indices.compute(period, settings)  # runs the flag pass if stale
+    else:
+        results = indices.compute(period, settings, used_ids(publication))
+    with indices.step("weaknesses"):
+        results.weaknesses = weaknesses.every_unit(results)
+    return results
 
 
 def compute_and_store(
@@ -357,7 +391,7 @@ def compute_and_store(
     """Run the flag pass if due, compute and store; release the lock. Errors are kept."""
     started = time.perf_counter()
     try:
-        results = _compute(period, settings, publication)
+        results = compute(period, settings, publication)
     except ServiceError as exc:
         db.session.rollback()
         db.session.execute(
@@ -451,7 +485,7 @@ def for_page(
         return found
     if small(period):
         started = time.perf_counter()
-        results = _compute(period, settings, publication)
+        results = compute(period, settings, publication)
         store(period, settings, results, time.perf_counter() - started, publication)
         return Lookup("current", results, clock.now())
     if found.state == "computing":  # never computed: start it, the page waits politely

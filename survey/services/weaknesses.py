@@ -107,6 +107,12 @@ def unit_weaknesses(
             )
         )
     small = not bool(overall["reliable"].iloc[0])
+    stored = (results.weaknesses or {}).get(unit)
+    if stored is not None and not (small and settings.pool_periods > 1):
+        report = _from_stored(stored, definition)
+        if previous is not None:
+            _add_previous(report, previous, results.table, criteria, definition)
+        return report
     periods = [results.period]
     if small and settings.pool_periods > 1:
         periods += _earlier_same_version(results.period, settings.pool_periods - 1)
@@ -152,6 +158,96 @@ def unit_weaknesses(
     if previous is not None:
         _add_previous(report, previous, results.table, criteria, definition)
     return report
+
+
+def every_unit(results: Results) -> dict[str, dict]:
+    """Every unit's weaknesses of the period alone, as plain data to store with results.
+
+    One read of the channel's sample and one tabulation with the peer blocks serve
+    every unit; each unit's comparison and family adjustment are the ones
+    `unit_weaknesses` makes. Units pooled over earlier periods (not reliable, with
+    `pool_periods` above 1) are left out: their weaknesses read other periods and
+    are found on request. A period whose sample cannot be used gives an empty dict.
+    """
+    settings = results.settings
+    definition = definition_of(results.period.questionnaire)
+    criteria = definition.structure.criteria
+    table = results.table
+    overall = table[
+        (table["indicator"] == analysis.OVERALL) & (table["kind"] == "unit")
+    ]
+    units = [
+        str(row.unit)
+        for row in overall.itertuples()
+        if bool(row.reliable) or settings.pool_periods <= 1
+    ]
+    if not units:
+        return {}
+    try:
+        frame, design = channel_sample(
+            results.period, settings, results.headline, results.chosen_ids
+        )
+        blocks = _peer_blocks(set(frame["unit"]))
+        parents = {u: BLOCK + b for u, b in blocks.items()}
+        linear, tabulated = tabulate(
+            frame, definition.structure, design, parents, settings
+        )
+    except ServiceError:
+        return {}  # each unit's page says why
+    present = set(tabulated["unit"])
+    alpha = 1 - settings.level
+    units = [u for u in units if u in present]
+    references = {}
+    for unit in units:
+        block = blocks.get(unit)
+        if settings.reference == "block" and block is not None:
+            references[unit] = (BLOCK + block, f"khối {block}")
+        else:
+            references[unit] = (analysis.ALL, "the province")
+    try:
+        # Every unit's pair at once: each pair and each unit's family are computed as
+        # in `unit_weaknesses` (the covariance per pair, the adjustment per unit).
+        comparisons = difference_table(
+            linear,
+            units,
+            [references[u][0] for u in units],
+            kind=settings.reference,
+            reference_names=[references[u][1] for u in units],
+            indicators=criteria,
+        )
+        found = real_weaknesses(
+            comparisons, tabulated, method=settings.adjustment, alpha=alpha
+        )
+    except (ServiceError, ValueError):
+        return {}  # each unit's page finds its own, with its message
+    stored = {}
+    for unit, rows in found.groupby("unit", sort=False):
+        stored[unit] = {
+            "unit": unit,
+            "reference": (
+                settings.reference
+                if references[unit][0] != analysis.ALL
+                else "province"
+            ),
+            "block": blocks.get(unit),
+            "adjustment": settings.adjustment,
+            "alpha": alpha,
+            "rows": _rows(rows, tabulated, unit, definition),
+        }
+    return stored
+
+
+def _from_stored(stored: dict, definition) -> Weaknesses:
+    """A stored unit's weaknesses, the criteria's texts read again (they are labels)."""
+    rows = [r | {"text": definition.title_of(r["code"])} for r in stored["rows"]]
+    return Weaknesses(
+        unit=stored["unit"],
+        reference=stored["reference"],
+        block=stored["block"],
+        adjustment=stored["adjustment"],
+        alpha=stored["alpha"],
+        rows=rows,
+    )
 
 
 def _rows(
