@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 import analysis
 from analysis.channels import compare_channels
@@ -116,30 +117,50 @@ class Settings:
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
-            raise ResultsError(f"Unknown weighting {self.weighting}.")
+            raise ResultsError(
+                _("Cách tính trọng số không hợp lệ: %(value)s.", value=self.weighting)
+            )
         if self.ci not in analysis.CI_METHODS:
-            raise ResultsError(f"Unknown interval method {self.ci}.")
+            raise ResultsError(
+                _("Phương pháp khoảng tin cậy không hợp lệ: %(value)s.", value=self.ci)
+            )
         if not 0.5 <= self.level < 1:
-            raise ResultsError("The confidence level must be between 0.5 and 1.")
+            raise ResultsError(_("Độ tin cậy phải từ 0,5 đến dưới 1."))
         if self.trim is not None and self.trim <= 1:
             raise ResultsError(
-                "Trimming bound must be a multiple of the mean weight above 1."
+                _(
+                    "Ngưỡng cắt trọng số phải là bội số lớn hơn 1 của trọng số trung bình."
+                )
             )
         if self.weighting == "rake" and not self.margins:
-            raise ResultsError("Raking needs at least one margin file.")
+            raise ResultsError(_("Hiệu chỉnh theo biên cần ít nhất một tệp biên."))
         unknown = set(self.exclude_flags) - set(FLAG_CODES)
         if unknown:
-            raise ResultsError(f"Unknown flag kinds {', '.join(sorted(unknown))}.")
+            raise ResultsError(
+                _("Loại cờ không hợp lệ: %(kinds)s.", kinds=", ".join(sorted(unknown)))
+            )
         if self.channel not in CHANNELS:
-            raise ResultsError(f"Unknown channel {self.channel}.")
+            raise ResultsError(_("Kênh không hợp lệ: %(value)s.", value=self.channel))
         if self.nonresponse not in NONRESPONSE_CELLS:
-            raise ResultsError(f"Unknown nonresponse cells {self.nonresponse}.")
+            raise ResultsError(
+                _(
+                    "Ô điều chỉnh không trả lời không hợp lệ: %(value)s.",
+                    value=self.nonresponse,
+                )
+            )
         if self.reference not in REFERENCES:
-            raise ResultsError(f"Unknown reference {self.reference}.")
+            raise ResultsError(
+                _("Mốc so sánh không hợp lệ: %(value)s.", value=self.reference)
+            )
         if self.adjustment not in ADJUSTMENTS:
-            raise ResultsError(f"Unknown adjustment {self.adjustment}.")
+            raise ResultsError(
+                _(
+                    "Cách điều chỉnh so sánh bội không hợp lệ: %(value)s.",
+                    value=self.adjustment,
+                )
+            )
         if not 1 <= self.pool_periods <= MAX_POOL:
-            raise ResultsError(f"Pooling spans 1 to {MAX_POOL} periods.")
+            raise ResultsError(_("Gộp từ 1 đến %(most)s kỳ.", most=MAX_POOL))
 
     def to_dict(self) -> dict:
         return asdict(self) | {
@@ -355,9 +376,11 @@ def _volume_cells(
     missing = sorted(set(frame["unit"]) - set(counts["unit"]))
     if missing:
         raise ResultsError(
-            "Không có hồ sơ đã trả trong đợt cho đơn vị: "
-            + ", ".join(missing)
-            + ". Nhập sổ hồ sơ trước khi tính trọng số theo số giao dịch."
+            _(
+                "Không có hồ sơ đã trả trong đợt cho đơn vị: %(units)s. Nhập sổ hồ sơ "
+                "trước khi tính trọng số theo số giao dịch.",
+                units=", ".join(missing),
+            )
         )
     counts = counts[counts["unit"].isin(set(frame["unit"]))]
     both = set(zip(frame["unit"], frame["field"], strict=True)) & set(
@@ -373,7 +396,7 @@ def _volume_cells(
     frame_cells, count_cells = cells(frame), cells(counts)
     one_sided = {
         u
-        for u, _ in set(zip(frame["unit"], frame_cells, strict=True))
+        for u, _cell in set(zip(frame["unit"], frame_cells, strict=True))
         ^ set(zip(counts["unit"], count_cells, strict=True))
     }
     frame_cells = [
@@ -406,14 +429,19 @@ def _weighted_design(period: SurveyPeriod, frame: pd.DataFrame, settings: Settin
             unknown = set(margin.columns) - {"population"} - set(frame.columns)
             if "population" not in margin.columns or unknown:
                 raise ResultsError(
-                    "Mỗi tệp biên cần cột population và các cột có trong dữ liệu "
-                    f"(không có: {', '.join(sorted(unknown)) or 'population'})."
+                    _(
+                        "Mỗi tệp biên cần cột population và các cột có trong dữ liệu "
+                        "(không có: %(columns)s).",
+                        columns=", ".join(sorted(unknown)) or "population",
+                    )
                 )
             margin["population"] = pd.to_numeric(margin["population"], errors="coerce")
         try:
             design = rake(design, frame, margins)
         except ValueError as exc:
-            raise ResultsError(f"Không hiệu chỉnh được: {exc}") from None
+            raise ResultsError(
+                _("Không hiệu chỉnh được: %(error)s", error=exc)
+            ) from None
     if settings.trim:
         design = trim_weights(
             design, upper=settings.trim * float(np.mean(design.weights))
@@ -432,8 +460,11 @@ def _sampled_design(frame: pd.DataFrame, settings: Settings, drawn: pd.DataFrame
     unlinked = ~frame["id"].isin(drawn["response"])
     if unlinked.any():
         raise ResultsError(
-            f"{int(unlinked.sum())} phiếu kênh mẫu không gắn với hồ sơ nào đã rút trong "
-            "đợt, nên không có xác suất chọn; chọn kênh QR tại quầy, hoặc loại các phiếu này."
+            _(
+                "%(count)s phiếu kênh mẫu không gắn với hồ sơ nào đã rút trong đợt, nên "
+                "không có xác suất chọn; chọn kênh QR tại quầy, hoặc loại các phiếu này.",
+                count=int(unlinked.sum()),
+            )
         )
     responded = drawn["response"].notna().to_numpy()
     cells = drawn["unit"]
@@ -479,9 +510,13 @@ def resolve_channel(requested: str, channels: set[str]) -> str:
     if missing:
         raise ResultsError(
             {
-                "sample": "Chưa có phiếu hợp lệ từ mẫu ngẫu nhiên (phiếu mời) trong đợt này.",
-                "counter": "Chưa có phiếu hợp lệ qua mã QR tại quầy trong đợt này.",
-                "both": "Đợt này chưa có phiếu hợp lệ của cả hai kênh để đặt cạnh nhau.",
+                "sample": _(
+                    "Chưa có phiếu hợp lệ từ mẫu ngẫu nhiên (phiếu mời) trong đợt này."
+                ),
+                "counter": _("Chưa có phiếu hợp lệ qua mã QR tại quầy trong đợt này."),
+                "both": _(
+                    "Đợt này chưa có phiếu hợp lệ của cả hai kênh để đặt cạnh nhau."
+                ),
             }[requested]
         )
     return requested
@@ -515,7 +550,9 @@ def channel_sample(
         period, response_ids, extras=settings.weighting == "rake", channel=channel
     )
     if frame.empty:
-        raise ResultsError(f"Kỳ {period.name} chưa có phiếu hợp lệ của kênh này.")
+        raise ResultsError(
+            _("Kỳ %(period)s chưa có phiếu hợp lệ của kênh này.", period=period.name)
+        )
     drawn = (
         sampling.sample_frame(period, response_ids)
         if channel == Channel.SAMPLE
@@ -542,7 +579,7 @@ def tabulate(frame, structure, design, parents: dict, settings: Settings):
             linear, ci=settings.ci, level=settings.level, df=settings.df
         )
     except (analysis.DesignError, ValueError) as exc:
-        raise ResultsError(f"Không tính được chỉ số: {exc}") from None
+        raise ResultsError(_("Không tính được chỉ số: %(error)s", error=exc)) from None
     return linear, table
 
 
@@ -569,7 +606,7 @@ def compute(
     if frame.empty:
         if settings.channel != "auto":
             resolve_channel(settings.channel, set())  # says which channel is missing
-        raise ResultsError("Chưa có phiếu hợp lệ trong đợt này.")
+        raise ResultsError(_("Chưa có phiếu hợp lệ trong đợt này."))
     channel = resolve_channel(settings.channel, set(frame["channel"]))
     settings = replace(settings, channel=channel)
     # Every drawn dossier and its outcome: the sample's weights and response rates.
@@ -718,10 +755,13 @@ def incomparable(period: SurveyPeriod, other: SurveyPeriod) -> str | None:
     """
     if other.questionnaire_id == period.questionnaire_id:
         return None
-    return (
-        f"Kỳ {other.name} dùng bảng hỏi {other.questionnaire.code}, kỳ {period.name} "
-        f"dùng {period.questionnaire.code}: hai bộ chỉ số đo các tiêu chí khác nhau "
-        "nên không so sánh với nhau."
+    return _(
+        "Kỳ %(other)s dùng bảng hỏi %(other_code)s, kỳ %(period)s dùng %(code)s: hai bộ "
+        "chỉ số đo các tiêu chí khác nhau nên không so sánh với nhau.",
+        other=other.name,
+        other_code=other.questionnaire.code,
+        period=period.name,
+        code=period.questionnaire.code,
     )
 
 
@@ -757,7 +797,12 @@ def versus_previous(results: Results) -> PreviousComparison:
         return PreviousComparison(earlier, empty, str(exc))
     if before is None:
         return PreviousComparison(
-            earlier, empty, f"Kết quả kỳ {earlier.name} đang được tính; xem lại sau."
+            earlier,
+            empty,
+            _(
+                "Kết quả kỳ %(period)s đang được tính; xem lại sau.",
+                period=earlier.name,
+            ),
         )
     table = compare_periods(results.table, before.table).assign(previous=earlier.name)
     return PreviousComparison(earlier, table)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 import analysis
 
@@ -233,9 +234,9 @@ def publish(period: SurveyPeriod, settings: Settings, *, by: User) -> Publicatio
     :raise Conflict: if the period is not closed or is already published.
     """
     if period.status != PeriodStatus.CLOSED:
-        raise Conflict("Chỉ công bố được đợt đã đóng.")
+        raise Conflict(_("Chỉ công bố được đợt đã đóng."))
     if publication_of(period) is not None:
-        raise Conflict("Đợt này đã được công bố; bản công bố không thể sửa.")
+        raise Conflict(_("Đợt này đã được công bố; bản công bố không thể sửa."))
     results = compute(period, settings)
     content = snapshot(results)
     settings_dict = results.settings.to_dict()  # the channel as resolved
