@@ -257,7 +257,7 @@ def unit_results(period_id: int, unit_code: str):
         ("elements", *elements, *map(repr, mine_estimates + province_estimates)),
         lambda: charts.element_bars(elements, mine_estimates, province_estimates),
     )
-    comparison = basis.versus_published_previous(computed)
+    comparison = indices.versus_previous(computed)
     previous = comparison.table
     previous = (
         previous[previous["unit"] == unit_code].set_index("indicator")

@@ -2,28 +2,15 @@
 
 A published period opens on its publication's settings and responses, so the workspace
 shows the published numbers; any other choice is a recomputation that differs from the
-publication and is labelled so. A comparison with the previous period uses that
-period's publication, as the public trend does.
+publication and is labelled so. (A comparison with the previous period uses that
+period's publication, as the public trend does: `indices.versus_previous`.)
 """
 
 from dataclasses import dataclass, replace
 
-import pandas as pd
-from flask_babel import gettext as _
-
-from analysis.compare import compare_periods
-
-from ..errors import ServiceError
 from ..models import Publication, SurveyPeriod
 from . import stored_results
-from .indices import (
-    NO_COMPARISON,
-    PreviousComparison,
-    Results,
-    Settings,
-    incomparable,
-    previous_period,
-)
+from .indices import Settings
 from .publications import publication_of
 
 
@@ -83,40 +70,3 @@ def settings_as_form(settings: Settings) -> dict[str, str | list[str]]:
         "exclude_flags": list(settings.exclude_flags),
         "margin_text": list(settings.margins),
     }
-
-
-def versus_published_previous(results: Results) -> PreviousComparison:
-    """Every unit and indicator against the previous period as that period published it.
-
-    An unpublished previous period is computed under the same settings as this one.
-    A previous period of another questionnaire version is refused with the reason.
-    """
-    earlier = previous_period(results.period)
-    empty = pd.DataFrame(columns=NO_COMPARISON)
-    if earlier is None:
-        return PreviousComparison(None, empty)
-    refusal = incomparable(results.period, earlier)
-    if refusal:
-        return PreviousComparison(earlier, empty, refusal)
-    publication = publication_of(earlier)
-    try:
-        if publication is None:
-            found = stored_results.for_page(earlier, results.settings)
-        else:
-            settings = published_settings(publication)
-            found = stored_results.for_page(earlier, settings, publication)
-    except ServiceError as exc:
-        return PreviousComparison(earlier, empty, str(exc))
-    before = found.results
-    if before is None:
-        return PreviousComparison(
-            earlier,
-            empty,
-            found.error
-            or _(
-                "Kết quả kỳ %(period)s đang được tính; xem lại sau.",
-                period=earlier.name,
-            ),
-        )
-    table = compare_periods(results.table, before.table).assign(previous=earlier.name)
-    return PreviousComparison(earlier, table)

@@ -778,9 +778,11 @@ NO_COMPARISON = ["unit", "indicator", "difference", "verdict"]
 
 
 def versus_previous(results: Results) -> PreviousComparison:
-    """Every unit and indicator against the previous period, under the same settings.
+    """Every unit and indicator against the previous period as that period published it.
 
-    A previous period of another questionnaire version is refused with the reason.
+    A published previous period is read on its publication's settings and responses,
+    as the public trend shows it; an unpublished one under this period's settings. A
+    previous period of another questionnaire version is refused with the reason.
     """
     earlier = previous_period(results.period)
     empty = pd.DataFrame(columns=NO_COMPARISON)
@@ -789,17 +791,26 @@ def versus_previous(results: Results) -> PreviousComparison:
     refusal = incomparable(results.period, earlier)
     if refusal:
         return PreviousComparison(earlier, empty, refusal)
-    from .stored_results import for_page  # stored results read indices: import here
+    # Both read indices: imported here.
+    from .publications import publication_of
+    from .stored_results import for_page
 
+    publication = publication_of(earlier)
     try:
-        before = for_page(earlier, results.settings).results
+        if publication is None:
+            found = for_page(earlier, results.settings)
+        else:
+            published = Settings.from_dict(publication.settings)
+            found = for_page(earlier, published, publication)
     except ServiceError as exc:
         return PreviousComparison(earlier, empty, str(exc))
+    before = found.results
     if before is None:
         return PreviousComparison(
             earlier,
             empty,
-            _(
+            found.error
+            or _(
                 "Kết quả kỳ %(period)s đang được tính; xem lại sau.",
                 period=earlier.name,
             ),
