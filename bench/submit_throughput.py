@@ -40,8 +40,11 @@ def server_env(schema: str) -> dict:
     }
 
 
-def prepare(env: dict, count: int, path: Path) -> None:
-    """Migrate, seed a province, and write `count` ready-to-post submissions."""
+def prepare(env: dict, count: int, path: Path) -> int:
+    """Migrate, seed a province, write `count` ready-to-post submissions.
+
+    Return the number of answers a complete sheet stores.
+    """
     os.environ.update(env)
     from flask import session
     from flask_migrate import upgrade
@@ -50,7 +53,8 @@ def prepare(env: dict, count: int, path: Path) -> None:
     from survey import create_app, integrity, tokens
     from survey.extensions import db
     from survey.services import demo, responses, units
-    from tests.helpers import complete_answers
+    from survey.services.questionnaires import definition_of
+    from tests.helpers import field_name
 
     app = create_app()
     with app.app_context():
@@ -59,6 +63,14 @@ def prepare(env: dict, count: int, path: Path) -> None:
         counters = units.counters_with_units()
         paths = [f"/s/{units.counter_token(c)}" for c in counters]
         keys = [(c.id, period.id) for c in counters]
+        # A complete answer sheet of the open period's questionnaire.
+        definition = definition_of(period.questionnaire)
+        items = list(definition.structure.criteria)
+        body = {field_name(code): "4" for code in items}
+        for code, value in (("overall", "4"), ("field", "ho-tich")):
+            if definition.question(code) is not None:
+                body[field_name(code)] = value
+        answer_length = len(items) + (definition.question("overall") is not None)
         db.engine.dispose()
     phones = []
     for number in range(64):
@@ -72,10 +84,9 @@ def prepare(env: dict, count: int, path: Path) -> None:
                 (
                     f"session={cookie}; sipas_device={device}",
                     csrf,
-                    integrity.device_tag("bench-salt", device),
+                    integrity.device_tag(env["SIPAS_INTEGRITY_SALT"], device),
                 )
             )
-    body = complete_answers()
     with path.open("w") as out:
         for i in range(count):
             cookie, csrf, device = phones[i % len(phones)]
@@ -87,6 +98,7 @@ def prepare(env: dict, count: int, path: Path) -> None:
             data = urlencode(body | {"k": key, "csrf_token": csrf}, doseq=True)
             out.write(f"{paths[i % len(paths)]}\t{cookie}\t{data}\n")
     _ = responses  # imported for the models' registration
+    return answer_length
 
 
 def wrk(script: str, url: str, seconds: int, connections: int, env: dict) -> dict:
@@ -125,7 +137,7 @@ def run(seconds: int = 30, connections: int = 32) -> dict:
     try:
         with tempfile.TemporaryDirectory() as folder:
             submissions = Path(folder) / "submissions.tsv"
-            prepare(env, count=1500 * seconds, path=submissions)
+            length = prepare(env, count=1500 * seconds, path=submissions)
             # The production settings (gunicorn.conf.py), on a loopback port.
             server = subprocess.Popen(
                 [
@@ -160,7 +172,8 @@ def run(seconds: int = 30, connections: int = 32) -> dict:
             stored, keys, answers = conn.execute(
                 sa.text(
                     "SELECT count(*), count(DISTINCT submission_key), "
-                    f'count(*) FILTER (WHERE length(answers) = 23) FROM "{schema}".response'
+                    f"count(*) FILTER (WHERE length(answers) = {length}) "
+                    f'FROM "{schema}".response'
                 )
             ).one()
     finally:
@@ -195,7 +208,7 @@ def run(seconds: int = 30, connections: int = 32) -> dict:
         "goal ≥ 300/s: "
         f"{'met' if per_second >= 300 else 'MISSED'}.\n"
         f"Accepted (303) {accepted:,}, other statuses {figures['other']}, rows stored {stored:,}, "
-        f"distinct keys {keys:,}, rows with all 23 answers {answers:,}. "
+        f"distinct keys {keys:,}, rows with all {length} answers {answers:,}. "
         f"Lost: {max(accepted - stored, 0)}; doubled: {stored - keys}. Rows beyond the "
         "accepted count were in flight when wrk stopped: the server finished them before "
         "the count."
