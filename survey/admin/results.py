@@ -111,6 +111,13 @@ def reload_url(period, form: ResultsForm, settings) -> str | None:
     return url_for("admin.period_results", period_id=period.id, **args)
 
 
+def failure(error: str) -> str:
+    """A failed computation's error, as the page's language says it."""
+    if error == stored_results.INTERNAL_ERROR:
+        error = _("lỗi của máy chủ, đã ghi vào nhật ký")
+    return _("Lần tính gần nhất không thành công: %(error)s", error=error)
+
+
 def allowed(unit: str, codes: set[str] | None) -> bool:
     return codes is None or unit in codes
 
@@ -230,8 +237,9 @@ def unit_results(period_id: int, unit_code: str):
         stored = basis.stored_on(period, on)
         if stored.results is None:
             raise ServiceError(
-                stored.error
-                or _("Đang tính kết quả cho thiết lập này; xem lại sau ít phút.")
+                failure(stored.error)
+                if stored.error
+                else _("Đang tính kết quả cho thiết lập này; xem lại sau ít phút.")
             )
         computed = stored.results
     except (ServiceError, ValueError) as exc:

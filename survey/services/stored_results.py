@@ -48,6 +48,8 @@ LOCK_TIMEOUT = timedelta(minutes=20)
 #: Below this many responses a page computes in the request (the demo, small periods).
 DEFAULT_SYNC_LIMIT = 20_000
 FORMAT = 1
+#: Kept as a failed computation's error when it was not a rule's message (see the log).
+INTERNAL_ERROR = "internal error"
 #: Unpacked results kept per process (each about a megabyte at 120 units).
 UNPACKED_CACHE_SIZE = 8
 
@@ -427,7 +429,7 @@ def _run(app, period_id: int, settings: indices.Settings, publication_id=None) -
                         publication_id and db.session.get(Publication, publication_id),
                     ),
                 )  # fmt: skip
-                .values(computing_since=None, error="internal error")
+                .values(computing_since=None, error=INTERNAL_ERROR)
             )
             db.session.commit()
         finally:

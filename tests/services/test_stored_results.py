@@ -203,3 +203,29 @@ def test_cli_refreshes_what_is_stale(large_app, period):
     with large_app.app_context():
         found = db.session.get(SurveyPeriod, period)
         assert stored_results.lookup(found, NONE).state == "current"
+
+
+def test_a_failed_background_computation_is_told_in_words(
+    large_app, admin_client, period
+):
+    """A crash in the background thread keeps a marker, read out in the page's language."""
+    with large_app.app_context():
+        found = db.session.get(SurveyPeriod, period)
+        assert stored_results.claim(found, NONE)
+        db.session.execute(
+            sa.update(StoredResult).values(
+                computing_since=None, error=stored_results.INTERNAL_ERROR
+            )
+        )
+        db.session.commit()
+    url = f"/admin/periods/{period}/results?channel=counter"
+    text = admin_client.get(url).get_data(as_text=True)
+    assert "không thành công: lỗi của máy chủ, đã ghi vào nhật ký" in text
+    assert "internal error" not in text
+    unit = admin_client.get(
+        f"/admin/periods/{period}/results/units/STP?channel=counter"
+    )
+    assert "lỗi của máy chủ" in admin_client.get(unit.location).get_data(as_text=True)
+    admin_client.get("/lang/en")
+    text = admin_client.get(url).get_data(as_text=True)
+    assert "a server error, written to the log" in text
