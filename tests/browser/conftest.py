@@ -63,6 +63,18 @@ def phone(browser):
     context.close()
 
 
+@pytest.fixture(params=[1280, 360])
+def screen(browser, request):
+    """A workspace page at a desk's width and at a phone's (``page.width`` says which)."""
+    context = browser.new_context(
+        viewport={"width": request.param, "height": 900}, locale="vi-VN"
+    )
+    page = context.new_page()
+    page.width = request.param
+    yield page
+    context.close()
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -17,17 +17,6 @@ from tests.seed import OPEN_COUNTER_ID, PASSWORD, PERIOD_ID
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(params=[1280, 360])
-def desk(browser, request):
-    context = browser.new_context(
-        viewport={"width": request.param, "height": 900}, locale="vi-VN"
-    )
-    page = context.new_page()
-    page.width = request.param
-    yield page
-    context.close()
-
-
 def log_in(page, server):
     page.goto(server + "/admin/")
     page.fill("#username", "admin")
@@ -35,7 +24,7 @@ def log_in(page, server):
     page.click("button.primary")
 
 
-def test_response_page_answers_in_words(app, live_server, desk, backend):
+def test_response_page_answers_in_words(app, live_server, screen, backend):
     client = app.test_client()
     path = counter_path(OPEN_COUNTER_ID)
     client.post(
@@ -43,54 +32,56 @@ def test_response_page_answers_in_words(app, live_server, desk, backend):
     )
     with app.app_context():
         response_id = db.session.scalar(sa.select(sa.func.max(SurveyResponse.id)))
-    log_in(desk, live_server)
+    log_in(screen, live_server)
     shots = backend == "sqlite"
     for language, first in (
         ("vi", ["Không có ý kiến / không áp dụng", "1 · Rất không hài lòng"]),
         ("en", ["No opinion / not applicable", "1 · Very dissatisfied"]),
     ):
-        desk.goto(live_server + f"/lang/{language}?next=/admin/responses/{response_id}")
-        cells = desk.locator("td.answer").all_inner_texts()
+        screen.goto(
+            live_server + f"/lang/{language}?next=/admin/responses/{response_id}"
+        )
+        cells = screen.locator("td.answer").all_inner_texts()
         assert cells[:2] == first
-        assert desk.evaluate("document.documentElement.scrollWidth") <= desk.width
+        assert screen.evaluate("document.documentElement.scrollWidth") <= screen.width
         if shots:
-            screenshot(desk, f"admin-response-words-{language}-{desk.width}")
+            screenshot(screen, f"admin-response-words-{language}-{screen.width}")
 
 
-def test_english_survey_and_menu_section(app, live_server, desk, backend):
+def test_english_survey_and_menu_section(app, live_server, screen, backend):
     with app.app_context():
         demo.add_synthetic_responses(
             db.session.get(SurveyPeriod, PERIOD_ID), 60, random.Random(4)
         )
     shots = backend == "sqlite"
     path = counter_path(OPEN_COUNTER_ID)
-    desk.goto(live_server + f"/lang/en?next={path}")
-    text = desk.locator("main").inner_text()
+    screen.goto(live_server + f"/lang/en?next={path}")
+    text = screen.locator("main").inner_text()
     assert "Civil servants communicate politely" in text
     assert "Công chức" not in text
-    assert desk.evaluate("document.documentElement.scrollWidth") <= desk.width
+    assert screen.evaluate("document.documentElement.scrollWidth") <= screen.width
     if shots:
-        screenshot(desk, f"survey-english-{desk.width}")
-    desk.goto(live_server + "/lang/vi?next=/")
-    log_in(desk, live_server)
-    desk.goto(live_server + f"/admin/periods/{PERIOD_ID}/results/units/STP")
-    current = desk.locator('nav.nav a[aria-current="page"]')
+        screenshot(screen, f"survey-english-{screen.width}")
+    screen.goto(live_server + "/lang/vi?next=/")
+    log_in(screen, live_server)
+    screen.goto(live_server + f"/admin/periods/{PERIOD_ID}/results/units/STP")
+    current = screen.locator('nav.nav a[aria-current="page"]')
     assert current.all_inner_texts() == ["Đợt khảo sát"]
     if shots:
-        screenshot(desk, f"admin-unit-results-menu-{desk.width}")
+        screenshot(screen, f"admin-unit-results-menu-{screen.width}")
 
 
-def test_english_workspace_names_criteria_in_english(app, live_server, desk, backend):
+def test_english_workspace_names_criteria_in_english(app, live_server, screen, backend):
     with app.app_context():
         demo.add_synthetic_responses(
             db.session.get(SurveyPeriod, PERIOD_ID), 60, random.Random(5)
         )
-    log_in(desk, live_server)
+    log_in(screen, live_server)
     url = f"/admin/periods/{PERIOD_ID}/results/units/STP"
-    desk.goto(live_server + f"/lang/en?next={url}")
-    text = desk.locator("main").inner_text()
+    screen.goto(live_server + f"/lang/en?next={url}")
+    text = screen.locator("main").inner_text()
     assert "Civil servants communicate politely" in text
     assert "Công chức có thái độ giao tiếp lịch sự" not in text
-    assert desk.evaluate("document.documentElement.scrollWidth") <= desk.width
+    assert screen.evaluate("document.documentElement.scrollWidth") <= screen.width
     if backend == "sqlite":
-        screenshot(desk, f"admin-unit-results-english-{desk.width}")
+        screenshot(screen, f"admin-unit-results-english-{screen.width}")

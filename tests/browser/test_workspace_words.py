@@ -14,18 +14,7 @@ from tests.seed import OPEN_COUNTER_ID, PASSWORD, PERIOD_ID
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(params=[1280, 360])
-def desk(browser, request):
-    context = browser.new_context(
-        viewport={"width": request.param, "height": 900}, locale="vi-VN"
-    )
-    page = context.new_page()
-    page.width = request.param
-    yield page
-    context.close()
-
-
-def test_long_comment_wraps_and_pages_read_as_words(app, live_server, desk, backend):
+def test_long_comment_wraps_and_pages_read_as_words(app, live_server, screen, backend):
     client = app.test_client()
     path = counter_path(OPEN_COUNTER_ID)
     data = complete_answers(q_suggestion="x" * 1000)
@@ -34,33 +23,33 @@ def test_long_comment_wraps_and_pages_read_as_words(app, live_server, desk, back
         response_id = db.session.scalar(sa.select(sa.func.max(SurveyResponse.id)))
     logged_in(app).post(f"/admin/periods/{PERIOD_ID}/close", data={"confirm": "1"})
 
-    desk.goto(live_server + "/admin/")
-    desk.fill("#username", "admin")
-    desk.fill("#password", PASSWORD)
-    desk.click("button.primary")
+    screen.goto(live_server + "/admin/")
+    screen.fill("#username", "admin")
+    screen.fill("#password", PASSWORD)
+    screen.click("button.primary")
     shots = backend == "sqlite"
     for name, url in (
         ("response", f"/admin/responses/{response_id}"),
         ("responses", f"/admin/responses?period_id={PERIOD_ID}"),
         ("audit", "/admin/audit"),
     ):
-        desk.goto(live_server + url)
-        width = desk.evaluate("document.documentElement.scrollWidth")
-        assert width <= desk.width, (name, width)
+        screen.goto(live_server + url)
+        width = screen.evaluate("document.documentElement.scrollWidth")
+        assert width <= screen.width, (name, width)
         if shots:
-            screenshot(desk, f"admin-{name}-{desk.width}")
-    desk.goto(live_server + f"/admin/responses/{response_id}")
-    assert desk.locator("dd.comment").inner_text() == "x" * 1000
-    desk.goto(live_server + "/admin/audit")
-    assert "admin đóng đợt Đợt thử lúc" in desk.locator("tbody").inner_text()
-    desk.goto(live_server + "/admin/periods")
-    desk.locator("button", has_text="Mở lại").click()
-    assert "Tôi hiểu" in desk.locator("form.confirm").inner_text()
+            screenshot(screen, f"admin-{name}-{screen.width}")
+    screen.goto(live_server + f"/admin/responses/{response_id}")
+    assert screen.locator("dd.comment").inner_text() == "x" * 1000
+    screen.goto(live_server + "/admin/audit")
+    assert "admin đóng đợt Đợt thử lúc" in screen.locator("tbody").inner_text()
+    screen.goto(live_server + "/admin/periods")
+    screen.locator("button", has_text="Mở lại").click()
+    assert "Tôi hiểu" in screen.locator("form.confirm").inner_text()
     if shots:
-        screenshot(desk, f"admin-confirm-{desk.width}")
+        screenshot(screen, f"admin-confirm-{screen.width}")
 
 
-def test_published_period_opens_as_published(app, live_server, desk, backend):
+def test_published_period_opens_as_published(app, live_server, screen, backend):
     import random
 
     from survey.models import SurveyPeriod, User
@@ -72,18 +61,18 @@ def test_published_period_opens_as_published(app, live_server, desk, backend):
         periods.close_period(period)
         admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
         publications.publish(period, indices.Settings(), by=admin)
-    desk.goto(live_server + "/admin/")
-    desk.fill("#username", "admin")
-    desk.fill("#password", PASSWORD)
-    desk.click("button.primary")
+    screen.goto(live_server + "/admin/")
+    screen.fill("#username", "admin")
+    screen.fill("#password", PASSWORD)
+    screen.click("button.primary")
     for name, url in (
         ("results", f"/admin/periods/{PERIOD_ID}/results"),
         ("unit", f"/admin/periods/{PERIOD_ID}/results/units/STP"),
     ):
-        desk.goto(live_server + url)
-        assert "theo cách tính đã công bố" in desk.locator(".basis").inner_text()
-        assert desk.evaluate("document.documentElement.scrollWidth") <= desk.width
+        screen.goto(live_server + url)
+        assert "theo cách tính đã công bố" in screen.locator(".basis").inner_text()
+        assert screen.evaluate("document.documentElement.scrollWidth") <= screen.width
         if backend == "sqlite":
-            screenshot(desk, f"admin-{name}-as-published-{desk.width}")
-    desk.goto(live_server + f"/admin/periods/{PERIOD_ID}/results?ci=wilson")
-    assert "khác với bản công bố" in desk.locator(".basis").inner_text()
+            screenshot(screen, f"admin-{name}-as-published-{screen.width}")
+    screen.goto(live_server + f"/admin/periods/{PERIOD_ID}/results?ci=wilson")
+    assert "khác với bản công bố" in screen.locator(".basis").inner_text()
