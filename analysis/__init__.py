@@ -47,7 +47,7 @@ from .intervals import (
     t_interval,
     wilson_interval,
 )
-from .linearization import Linearization, linearize
+from .linearization import Linearization, linearize, point_estimates
 from .plan import plan_sample, sample_size_proportion, sample_size_yamane
 from .questionnaire import QuestionnaireError, Structure, load_structure
 from .variance import psu_total_covariance, total_covariance
@@ -99,6 +99,7 @@ __all__ = [
     "kish_weighting_effect",
     "korn_graubard_interval",
     "linearize",
+    "point_estimates",
     "load_structure",
     "logit_interval",
     "make_design",

@@ -336,6 +336,68 @@ def linearize(
     return linearizer.run(keep_scores, answer_df)
 
 
+def point_estimates(
+    frame: pd.DataFrame,
+    structure: Structure,
+    weights: np.ndarray | None = None,
+    *,
+    by: str = UNIT,
+    parents: Mapping[str, str] | None = None,
+    include_all: bool = True,
+) -> pd.DataFrame:
+    """Estimates of every indicator for every domain, without their variances.
+
+    The estimates :func:`linearize` gives for the same rows and weights, at the cost
+    of one grouped sum per criterion: for a figure that is read but never given an
+    interval (an index without the flagged responses, say).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per response, with the column ``by`` and the criterion columns.
+    structure : Structure
+    weights : ndarray, shape (n,), optional
+        Row weights; default 1.
+    by, parents, include_all
+        As for :func:`linearize`.
+
+    Returns
+    -------
+    DataFrame
+        Domains (index, ``"ALL"`` first) x indicators (overall, areas, elements,
+        criteria), on the 0-1 scale; NaN where a domain has no answers.
+
+    Notes
+    -----
+    :math:`\\hat R_{dk} = \\sum_{i \\in d} w_i y_{ik} / \\sum_{i \\in d} w_i a_{ik}`
+    and :math:`\\hat\\theta_d = \\sum_k c_{dk} \\hat R_{dk}`, with the coefficients
+    of :func:`~analysis.composites.composite_coefficients`.
+    """
+    if by not in frame.columns:
+        raise DesignError(f"unknown domain column {by!r}")
+    answered, satisfied = answer_flags(frame, structure)
+    if len(frame) == 0:
+        raise DesignError("no responses")
+    w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
+    if len(w) != len(frame):
+        raise DesignError(f"{len(w)} weights for {len(frame)} rows")
+    domains = domain_tree(frame[by], parents, include_all)
+    nd, ng = len(domains.labels), domains.chain.shape[0]
+    leaf = sum_matrix(domains.row_leaf, ng)
+    total_sat = to_domains(sum_rows(leaf, satisfied, w), domains.chain, nd).T
+    total_ans = to_domains(sum_rows(leaf, answered, w), domains.chain, nd).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = total_sat / total_ans  # (D, K), NaN without answers
+    coefficients, parts_used, _ = composite_coefficients(structure, total_ans > 0)
+    composite = np.einsum("djk,dk->dj", coefficients, np.nan_to_num(ratio))
+    composite[parts_used == 0] = np.nan
+    return pd.DataFrame(
+        np.concatenate([composite, ratio], axis=1),
+        index=pd.Index(domains.labels, name=by),
+        columns=[*structure.composites, *structure.criteria],
+    )
+
+
 @dataclass(frozen=True)
 class _Block:
     """A set of (PSU, domain) pairs with responses, and how cell values reach them.
