@@ -117,6 +117,9 @@ def add_register(schema: str, period_id: int, count: int) -> float:
                         )
                     copy.write("".join(lines))
             raw.commit()
+            # As the register import does after writing (import_register).
+            conn.exec_driver_sql("ANALYZE dossier")
+            conn.commit()
         db.engine.dispose()
     return time.perf_counter() - started
 

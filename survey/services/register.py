@@ -101,6 +101,11 @@ def import_register(
     record = imports.begin("register", filename, table, by=by)
     report = ImportReport(rows=rows, **_upsert(conn, record.id, rows))
     STAGING.drop(conn)
+    if conn.dialect.name == "postgresql" and report.created + report.updated:
+        # Fresh statistics at once (autovacuum would take up to a minute): the
+        # volume weights group a period's dossiers, and a plan made for an empty
+        # register sorts a million rows on disk instead of hashing them.
+        conn.exec_driver_sql(f"ANALYZE {Dossier.__table__.name}")
     imports.finish(record, report, "register.import", by=by)
     # A running Poisson sample draws the newly returned dossiers as their import arrives.
     sampling.draw_arrivals()
