@@ -19,6 +19,7 @@ from survey.services import indices, publications
 from tests.helpers import logged_in
 from tests.seed import PERIOD_ID
 from tests.services.test_flags import ITEMS, add, at, day_of, history
+from tests.services.test_results import add_register
 
 QUEUE = f"/admin/periods/{PERIOD_ID}/flags"
 
@@ -208,3 +209,29 @@ def test_publication_states_received_flagged_excluded_used(app, client):
     assert "Phiếu nhận / gắn cờ / loại / dùng" in html
     assert "Một điện thoại gửi nhiều lần" in html  # the policy, in words
     assert re.search(r"\d+ / 6 / 6 / \d+", html)
+
+
+def test_indices_with_and_without_the_flagged_are_those_of_full_computations(app):
+    """The two figures beside each unit (estimates only, weighted as the results are)
+    are the overall indices that a whole computation gives on the same responses."""
+    staff_phone_day(app)
+    with app.app_context():
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        present = indices.response_frame(period)[["unit", "field"]].drop_duplicates()
+        add_register(period, {(u, f): 40 + 3 * len(f) for u, f in present.values})
+        for weighting in ("none", "volume"):
+            every = indices.Settings(weighting=weighting, channel="counter")
+            clean = indices.replace(every, exclude_flags=("device-repeat",))
+            effect = indices.compute(period, clean).integrity["units"]
+            for settings, figure in (
+                (every, "with_flagged"),
+                (clean, "without_flagged"),
+            ):
+                table = indices.compute(period, settings).table
+                overall = table[table["indicator"] == "SIPAS"]
+                assert len(overall) > 2
+                for unit, estimate in zip(
+                    overall["unit"], overall["estimate"], strict=True
+                ):
+                    assert abs(effect[unit][figure] - estimate) < 1e-12, (unit, figure)
+            assert effect["STP"]["with_flagged"] != effect["STP"]["without_flagged"]

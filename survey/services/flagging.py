@@ -579,20 +579,23 @@ def effect_of_flags(
     if settings.exclude_flags:
         valid = response_frame(period, extras=settings.weighting == "rake")
         valid = valid[valid["channel"] == Channel.COUNTER.value]
-    flagged_ids = set(
+    flagged_ids = np.fromiter(
         db.session.scalars(
             sa.select(SurveyResponse.id).where(
                 SurveyResponse.period_id == period.id,
                 SurveyResponse.status == "valid",
                 has_flag,
             )
-        )
+        ),
+        dtype=np.int64,
     )
-    clean = valid[~valid["id"].isin(flagged_ids)]
+    clean = valid[~np.isin(valid["id"].to_numpy(), flagged_ids)]
     estimates = {}
     if with_flagged is not None:  # already computed by the caller on these responses
         estimates["with_flagged"] = with_flagged
     for name, frame in (("with_flagged", valid), ("without_flagged", clean)):
+        if name == "without_flagged" and len(clean) == len(valid):
+            estimates[name] = estimates["with_flagged"]  # nothing flagged is used
         if name in estimates:
             continue
         try:

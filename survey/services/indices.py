@@ -84,6 +84,30 @@ def step(name: str) -> Iterator[None]:
         found[name] = found.get(name, 0.0) + time.perf_counter() - started
 
 
+#: What one computation has read already (the register's volumes), under `_reading()`.
+_read: ContextVar[dict | None] = ContextVar("read", default=None)
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """One computation: a figure it reads twice (the weights of the index with and
+    without the flagged responses) is read once."""
+    token = _read.set({})
+    try:
+        yield
+    finally:
+        _read.reset(token)
+
+
+def _volumes(period: SurveyPeriod) -> list[tuple[int, str, int]]:
+    read = _read.get()
+    if read is None:
+        return register.volumes(period)
+    if ("volumes", period.id) not in read:
+        read["volumes", period.id] = register.volumes(period)
+    return read["volumes", period.id]
+
+
 class ResultsError(ServiceError):
     status = 422
 
@@ -184,6 +208,16 @@ class Settings:
 
 
 @dataclass
+class Workings:
+    """The rows, design and linearisation behind one channel's table."""
+
+    frame: pd.DataFrame
+    design: analysis.Design
+    linear: analysis.Linearization
+    parents: dict
+
+
+@dataclass
 class Results:
     """A computed table with everything a results page shows."""
 
@@ -209,6 +243,9 @@ class Results:
     # Per unit code: its weaknesses of this period alone (weaknesses.every_unit), kept
     # with the stored results so that a unit page only reads them.
     weaknesses: dict | None = None
+    # What `table` was computed from, for the steps that follow in the same
+    # computation (every unit's weaknesses); never stored, dropped once they are done.
+    workings: "Workings | None" = field(default=None, repr=False, compare=False)
 
     @property
     def headline(self) -> str:
@@ -360,7 +397,7 @@ def only_channel(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
 
 def _volume_cells(
     period: SurveyPeriod, frame: pd.DataFrame
-) -> tuple[list[str], pd.DataFrame]:
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Post-strata unit × field, with the dossiers returned in the period as population.
 
     Within a unit, fields that have responses but no dossiers, or dossiers but no
@@ -370,7 +407,7 @@ def _volume_cells(
     """
     codes = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
     counts = pd.DataFrame(
-        [(codes[u], f, n) for u, f, n in register.volumes(period)],
+        [(codes[u], f, n) for u, f, n in _volumes(period)],
         columns=["unit", "field", "population"],
     )
     missing = sorted(set(frame["unit"]) - set(counts["unit"]))
@@ -382,8 +419,12 @@ def _volume_cells(
                 units=", ".join(missing),
             )
         )
-    counts = counts[counts["unit"].isin(set(frame["unit"]))]
-    both = set(zip(frame["unit"], frame["field"], strict=True)) & set(
+    # The rules are decided on the distinct (unit, field) pairs, a few hundred, and
+    # each response takes its pair's cell.
+    pair_of_row = frame.groupby(["unit", "field"], sort=False).ngroup().to_numpy()
+    pairs = frame[["unit", "field"]].drop_duplicates()
+    counts = counts[counts["unit"].isin(set(pairs["unit"]))]
+    both = set(zip(pairs["unit"], pairs["field"], strict=True)) & set(
         zip(counts["unit"], counts["field"], strict=True)
     )
 
@@ -393,16 +434,17 @@ def _volume_cells(
             for u, f in zip(table["unit"], table["field"], strict=True)
         ]
 
-    frame_cells, count_cells = cells(frame), cells(counts)
+    pair_cells, count_cells = cells(pairs), cells(counts)
     one_sided = {
         u
-        for u, _cell in set(zip(frame["unit"], frame_cells, strict=True))
+        for u, _cell in set(zip(pairs["unit"], pair_cells, strict=True))
         ^ set(zip(counts["unit"], count_cells, strict=True))
     }
-    frame_cells = [
+    pair_cells = [
         "all" if u in one_sided else c
-        for u, c in zip(frame["unit"], frame_cells, strict=True)
+        for u, c in zip(pairs["unit"], pair_cells, strict=True)
     ]
+    frame_cells = np.asarray(pair_cells, dtype=object)[pair_of_row]
     counts = counts.assign(
         cell=[
             "all" if u in one_sided else c
@@ -547,7 +589,11 @@ def channel_sample(
     :raise ResultsError: if the channel has no responses or the settings cannot apply.
     """
     frame = response_frame(
-        period, response_ids, extras=settings.weighting == "rake", channel=channel
+        period,
+        response_ids,
+        settings.exclude_flags if response_ids is None else (),
+        extras=settings.weighting == "rake",
+        channel=channel,
     )
     if frame.empty:
         raise ResultsError(
@@ -592,6 +638,13 @@ def compute(
     counter − sample difference per unit (settings.channel).
     :raise ResultsError: if there is nothing to compute or the settings cannot apply.
     """
+    with _reading():
+        return _compute(period, settings, response_ids)
+
+
+def _compute(
+    period: SurveyPeriod, settings: Settings, response_ids: list[int] | None
+) -> Results:
     if response_ids is None:
         with step("flag pass"):
             flagging.ensure_fresh(period)
@@ -718,6 +771,7 @@ def _compute_channel(
             "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
         },
         channel=str(channel),
+        workings=Workings(frame, design, linear, parents),
     )
     return results
 
@@ -725,14 +779,20 @@ def _compute_channel(
 def overall_by_unit(
     period: SurveyPeriod, settings: Settings, frame: pd.DataFrame, parents: dict
 ) -> dict[str, float]:
-    """The overall index of every domain (units, their parents, ALL) for a frame."""
+    """The overall index of every domain (units, their parents, ALL) for a frame,
+    weighted as compute() weights it; estimates only (no interval is shown for them).
+    """
     if frame.empty:
         return {}
     structure = definition_of(period.questionnaire).structure
     design = _weighted_design(period, frame.copy(), settings)
-    _, table = tabulate(frame, structure, design, parents, settings)
-    overall = table[table["indicator"] == analysis.OVERALL]
-    return dict(zip(overall["unit"], overall["estimate"].astype(float), strict=True))
+    try:
+        found = analysis.point_estimates(
+            frame, structure, design.weights, parents=parents
+        )
+    except (analysis.DesignError, ValueError) as exc:
+        raise ResultsError(_("Không tính được chỉ số: %(error)s", error=exc)) from None
+    return (100 * found[analysis.OVERALL]).astype(float).to_dict()  # as the table
 
 
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:

@@ -382,6 +382,9 @@ def compute(period, settings, publication=None) -> indices.Results:
         results = indices.compute(period, settings, used_ids(publication))
     with indices.step("weaknesses"):
         results.weaknesses = weaknesses.every_unit(results)
+    for done in (results, results.beside):  # the rows behind them are not kept
+        if done is not None:
+            done.workings = None
     return results
 
 

@@ -163,11 +163,15 @@ def unit_weaknesses(
 def every_unit(results: Results) -> dict[str, dict]:
     """Every unit's weaknesses of the period alone, as plain data to store with results.
 
-    One read of the channel's sample and one tabulation with the peer blocks serve
-    every unit; each unit's comparison and family adjustment are the ones
-    `unit_weaknesses` makes. Units pooled over earlier periods (not reliable, with
-    `pool_periods` above 1) are left out: their weaknesses read other periods and
-    are found on request. A period whose sample cannot be used gives an empty dict.
+    The computation's own rows, design and linearisation (``results.workings``)
+    serve every unit: against the province they are compared in it as they are;
+    against the peer blocks, the same rows are tabulated once more with the blocks
+    as domains. Results without workings (read back from storage) read the
+    channel's sample again. Each unit's comparison and family adjustment are the
+    ones `unit_weaknesses` makes. Units pooled over earlier periods (not reliable,
+    with `pool_periods` above 1) are left out: their weaknesses read other periods
+    and are found on request. A period whose sample cannot be used gives an empty
+    dict.
     """
     settings = results.settings
     definition = definition_of(results.period.questionnaire)
@@ -183,15 +187,22 @@ def every_unit(results: Results) -> dict[str, dict]:
     ]
     if not units:
         return {}
+    workings = results.workings
     try:
-        frame, design = channel_sample(
-            results.period, settings, results.headline, results.chosen_ids
-        )
+        if workings is None:
+            frame, design = channel_sample(
+                results.period, settings, results.headline, results.chosen_ids
+            )
+        else:
+            frame, design = workings.frame, workings.design
         blocks = _peer_blocks(set(frame["unit"]))
-        parents = {u: BLOCK + b for u, b in blocks.items()}
-        linear, tabulated = tabulate(
-            frame, definition.structure, design, parents, settings
-        )
+        if workings is None or settings.reference == "block":
+            parents = {u: BLOCK + b for u, b in blocks.items()}
+            linear, tabulated = tabulate(
+                frame, definition.structure, design, parents, settings
+            )
+        else:  # the province and each unit are domains of the computation itself
+            linear, tabulated = workings.linear, table
     except ServiceError:
         return {}  # each unit's page says why
     present = set(tabulated["unit"])
@@ -221,7 +232,7 @@ def every_unit(results: Results) -> dict[str, dict]:
     except (ServiceError, ValueError):
         return {}  # each unit's page finds its own, with its message
     stored = {}
-    for unit, rows in found.groupby("unit", sort=False):
+    for unit, rows in _rows_of_units(found, tabulated, definition).items():
         stored[unit] = {
             "unit": unit,
             "reference": (
@@ -232,7 +243,7 @@ def every_unit(results: Results) -> dict[str, dict]:
             "block": blocks.get(unit),
             "adjustment": settings.adjustment,
             "alpha": alpha,
-            "rows": _rows(rows, tabulated, unit, definition),
+            "rows": rows,
         }
     return stored
 
@@ -253,23 +264,35 @@ def _from_stored(stored: dict, definition) -> Weaknesses:
 def _rows(
     found: pd.DataFrame, table: pd.DataFrame, unit: str, definition
 ) -> list[dict]:
-    mine = table[table["unit"] == unit].set_index("indicator")
+    return _rows_of_units(found, table, definition).get(unit, [])
+
+
+def _rows_of_units(
+    found: pd.DataFrame, table: pd.DataFrame, definition
+) -> dict[str, list[dict]]:
+    """Each unit's compared criteria as plain rows, real weaknesses first.
+
+    One join of the comparisons with the table (interval, n, reliability of the
+    unit's own estimate) serves every unit.
+    """
     element_of = {
         c: e.code for e in definition.elements for c in (x.code for x in e.criteria)
     }
-    rows = []
-    for r in found.itertuples():
-        estimate = mine.loc[r.indicator]
-        rows.append(
+    own = table[["unit", "indicator", "ci_low", "ci_high", "n", "reliable"]]
+    own = own.rename(columns=lambda c: c if c in ("unit", "indicator") else "own_" + c)
+    joined = found.merge(own, on=["unit", "indicator"], how="left", validate="1:1")
+    by_unit: dict[str, list[dict]] = {}
+    for r in joined.itertuples():
+        by_unit.setdefault(str(r.unit), []).append(
             {
                 "code": r.indicator,
                 "text": definition.title_of(r.indicator),
                 "element": element_of[r.indicator],
                 "estimate": _number(r.estimate),
-                "ci_low": _number(estimate["ci_low"]),
-                "ci_high": _number(estimate["ci_high"]),
-                "n": int(estimate["n"]),
-                "reliable": bool(estimate["reliable"]),
+                "ci_low": _number(r.own_ci_low),
+                "ci_high": _number(r.own_ci_high),
+                "n": int(r.own_n),
+                "reliable": bool(r.own_reliable),
                 "reference_estimate": _number(r.reference_estimate),
                 "difference": _number(r.difference),
                 "p_value": _number(r.p_value),
@@ -281,14 +304,15 @@ def _rows(
                 else int(r.responses_to_tell),
             }
         )
-    return sorted(
-        rows,
-        key=lambda r: (
-            ORDER[r["verdict"]],
-            r["p_adjusted"] if r["p_adjusted"] is not None else 2,
-            r["code"],
-        ),
-    )
+    for rows in by_unit.values():
+        rows.sort(
+            key=lambda r: (
+                ORDER[r["verdict"]],
+                r["p_adjusted"] if r["p_adjusted"] is not None else 2,
+                r["code"],
+            )
+        )
+    return by_unit
 
 
 def _add_previous(
