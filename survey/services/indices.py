@@ -410,7 +410,7 @@ def _volume_cells(
         [(codes[u], f, n) for u, f, n in _volumes(period)],
         columns=["unit", "field", "population"],
     )
-    missing = sorted(set(frame["unit"]) - set(counts["unit"]))
+    missing = sorted(set(frame["unit"].unique()) - set(counts["unit"]))
     if missing:
         raise ResultsError(
             _(
@@ -660,7 +660,7 @@ def _compute(
         if settings.channel != "auto":
             resolve_channel(settings.channel, set())  # says which channel is missing
         raise ResultsError(_("Chưa có phiếu hợp lệ trong đợt này."))
-    channel = resolve_channel(settings.channel, set(frame["channel"]))
+    channel = resolve_channel(settings.channel, set(frame["channel"].unique()))
     settings = replace(settings, channel=channel)
     # Every drawn dossier and its outcome: the sample's weights and response rates.
     drawn = (
@@ -704,7 +704,7 @@ def _effect_of_flags(
     """
     counter = only_channel(frame, Channel.COUNTER)
     parents_all, _ = unit_tree_maps()
-    present = set(counter["unit"])
+    present = set(counter["unit"].unique())
     parents = {u: p for u, p in parents_all.items() if u in present}
     known = None
     if not settings.exclude_flags:
@@ -728,7 +728,7 @@ def _compute_channel(
     with step("weights"):
         design = _channel_design(period, settings, frame, channel, drawn)
     parents_all, units = unit_tree_maps()
-    present = set(frame["unit"])
+    present = set(frame["unit"].unique())
     # Domains: the units with responses, their ancestors below the province, and ALL.
     parents = {u: p for u, p in parents_all.items() if u in present}
     with step("estimates"):
@@ -785,11 +785,11 @@ def overall_by_unit(
     if frame.empty:
         return {}
     structure = definition_of(period.questionnaire).structure
-    design = _weighted_design(period, frame.copy(), settings)
+    weights = None  # unweighted: no design to build for the estimates alone
+    if settings.weighting != "none" or settings.trim:
+        weights = _weighted_design(period, frame.copy(), settings).weights
     try:
-        found = analysis.point_estimates(
-            frame, structure, design.weights, parents=parents
-        )
+        found = analysis.point_estimates(frame, structure, weights, parents=parents)
     except (analysis.DesignError, ValueError) as exc:
         raise ResultsError(_("Không tính được chỉ số: %(error)s", error=exc)) from None
     return (100 * found[analysis.OVERALL]).astype(float).to_dict()  # as the table

@@ -127,7 +127,7 @@ def unit_weaknesses(
         )
     else:
         frame, design = samples[0]
-    blocks = _peer_blocks(set(frame["unit"]))
+    blocks = _peer_blocks(set(frame["unit"].unique()))
     block = blocks.get(unit)
     parents = {u: BLOCK + b for u, b in blocks.items()}
     linear, table = tabulate(frame, definition.structure, design, parents, settings)
@@ -195,7 +195,7 @@ def every_unit(results: Results) -> dict[str, dict]:
             )
         else:
             frame, design = workings.frame, workings.design
-        blocks = _peer_blocks(set(frame["unit"]))
+        blocks = _peer_blocks(set(frame["unit"].unique()))
         if workings is None or settings.reference == "block":
             parents = {u: BLOCK + b for u, b in blocks.items()}
             linear, tabulated = tabulate(
