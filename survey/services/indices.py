@@ -14,8 +14,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import psycopg
+import pyarrow as pa
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from psycopg import pq
+from pyarrow import csv
 
 import analysis
 from analysis.channels import compare_channels
@@ -257,20 +261,69 @@ class Results:
 VIETNAM_OFFSET_S = 7 * 3600
 
 
-def _epoch_seconds(column):
-    """SQL: a UTC timestamp column as seconds since 1970 (a float)."""
+def _vietnam_day(column):
+    """SQL: the Vietnamese calendar day of a UTC timestamp, as days since 1970."""
     if db.engine.dialect.name == "postgresql":
-        return sa.extract("epoch", column)
-    # SQLite keeps naive UTC text ("YYYY-MM-DD HH:MM:SS.ffffff").
-    return sa.func.strftime("%s", column) + 0
+        # date_part is a float (extract is a NUMERIC, slower to compute and format).
+        seconds = sa.func.date_part("epoch", column, type_=sa.Float) + VIETNAM_OFFSET_S
+        return sa.cast(sa.func.floor(seconds / 86400), sa.BigInteger)
+    # SQLite keeps naive UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"). The fraction is cut
+    # off (strftime would round it to milliseconds: 16:59:59.9999 to the next day), and
+    # integers divide as integers (floor: every epoch here is positive).
+    whole = sa.func.substr(column, 1, 19)
+    seconds = sa.cast(sa.func.strftime("%s", whole), sa.Integer)
+    return (seconds + VIETNAM_OFFSET_S) // 86400
+
+
+def _psu(response) -> sa.ColumnElement:
+    """SQL: the PSU code, counter × Vietnam day, or minus the id without a counter.
+
+    Answers given at one desk on one day are alike; a response without a counter (a
+    sampled invitation) is its own PSU. One integer: counter id × 10⁶ + day.
+    """
+    counter = sa.cast(response.counter_id, sa.BigInteger)
+    return sa.case(
+        (response.counter_id.is_(None), -response.id),
+        else_=counter * 1_000_000 + _vietnam_day(response.submitted_at),
+    )
+
+
+#: Arrow types of the dtypes read_columns is given.
+_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), str: pa.large_string()}
+
+
+def _copy_out(connection, sql: str, write) -> None:
+    """Run ``COPY (sql) TO STDOUT WITH (FORMAT csv)``, giving each row to ``write``.
+
+    The server sends one message per row. psycopg's ``Copy.read()`` waits for the next
+    one (the GIL released); the rows libpq already holds are then taken straight from
+    it, one C call each, instead of one pass through psycopg's wait loop each.
+    """
+    pgconn = connection.pgconn
+    with connection.cursor().copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        while row := copy.read():
+            write(row)
+            size, row = pgconn.get_copy_data(1)  # 1: never wait
+            while size > 0:
+                write(row)
+                size, row = pgconn.get_copy_data(1)
+            if size == 0:  # nothing more received yet
+                continue
+            if size == -2:
+                raise psycopg.OperationalError(pgconn.get_error_message())
+            # -1: the copy is done; its final result, as Copy.read() would take it.
+            while (result := pgconn.get_result()) is not None:
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    raise psycopg.errors.error_from_result(result)
+            return
 
 
 def read_columns(query: sa.Select, columns: list[str], dtypes: dict) -> pd.DataFrame:
     """The rows of a SELECT as a DataFrame, without building a Python object per row.
 
-    PostgreSQL streams the result with ``COPY (SELECT ...) TO STDOUT`` (CSV) into
-    pandas' C parser; SQLite fetches the same SELECT through its cursor. Both run in
-    the session's transaction, so they see what it has written.
+    PostgreSQL streams the result with ``COPY (SELECT ...) TO STDOUT`` (CSV), parsed
+    by Arrow's multi-threaded CSV reader; SQLite fetches the same SELECT through its
+    cursor. Both run in the session's transaction, so they see what it has written.
     """
     dtypes = {k: v for k, v in dtypes.items() if k in columns}
     connection = db.session.connection()
@@ -288,22 +341,21 @@ def read_columns(query: sa.Select, columns: list[str], dtypes: dict) -> pd.DataF
         )
     )
     buffer = io.BytesIO()
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    if not buffer.getbuffer().nbytes:
+    _copy_out(connection.connection.driver_connection, sql, buffer.write)
+    if not buffer.tell():
         return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c)) for c in columns})
-    # An empty CSV field is NULL; keep_default_na=False so a text "NA" stays a text.
-    return pd.read_csv(
-        buffer,
-        header=None,
-        names=columns,
-        dtype=dtypes,
-        keep_default_na=False,
-        na_values={c: [""] for c in columns if dtypes.get(c) is not str},
+    # An empty unquoted CSV field is NULL; an empty text is quoted ("") and stays one.
+    table = csv.read_csv(
+        pa.BufferReader(buffer.getbuffer()),
+        read_options=csv.ReadOptions(column_names=columns, block_size=1 << 23),
+        parse_options=csv.ParseOptions(newlines_in_values=True),
+        convert_options=csv.ConvertOptions(
+            column_types={c: _ARROW_TYPES[dtypes.get(c, str)] for c in columns},
+            null_values=[""],
+            strings_can_be_null=False,
+        ),
     )
+    return table.to_pandas()
 
 
 def response_frame(
@@ -316,10 +368,11 @@ def response_frame(
     """Valid responses of a period (or exactly the ids given) as one row per response.
 
     ``exclude_flags`` also leaves out responses with an unreviewed flag of those kinds.
-    One SELECT read as columns (read_columns); the answer digits are decoded in one
-    vectorised step. Given ids are matched in memory (no giant ``IN`` list). Without
-    ``extras`` the gender and age group (read from JSON, the slowest part of the
-    SELECT) are left out: only raking needs them. ``channel`` keeps one channel.
+    One SELECT read as columns (read_columns), the PSU computed by the database; the
+    answer digits are decoded in one vectorised step. Given ids are matched in memory
+    (no giant ``IN`` list). Without ``extras`` the gender and age group (read from
+    JSON, the slowest part of the SELECT) are left out: only raking needs them.
+    ``channel`` keeps one channel.
     """
     definition = definition_of(period.questionnaire)
     columns = {
@@ -327,7 +380,6 @@ def response_frame(
         "unit_id": SurveyResponse.unit_id,
         "counter": SurveyResponse.counter_id,
         "field": sa.func.coalesce(SurveyResponse.field, "khac"),
-        "seconds": _epoch_seconds(SurveyResponse.submitted_at),
         "answers": SurveyResponse.answers,
         "channel": SurveyResponse.channel,
     }
@@ -336,6 +388,7 @@ def response_frame(
             key: sa.func.coalesce(SurveyResponse.extra[key].as_string(), "")
             for key in ("gender", "age_group")
         }
+    columns["psu"] = _psu(SurveyResponse)
     query = (
         sa.select(*columns.values())
         .where(SurveyResponse.period_id == period.id)
@@ -352,8 +405,7 @@ def response_frame(
         frame = read_columns(
             query,
             list(columns),
-            {"id": "int64", "unit_id": "int64", "counter": "float64"}
-            | {"seconds": "float64"}
+            {"id": "int64", "unit_id": "int64", "counter": "float64", "psu": "int64"}
             | dict.fromkeys(text, str),
         )
     with step("decode"):
@@ -361,32 +413,51 @@ def response_frame(
 
 
 def _decoded(frame: pd.DataFrame, response_ids, items) -> pd.DataFrame:
-    """Unit codes, the answer digits as scores (NaN: no opinion) and the PSU codes."""
+    """Unit codes and the answer digits as scores (NaN: no opinion)."""
     if response_ids is not None:
         chosen = np.unique(np.asarray(response_ids, dtype=np.int64))
         frame = frame[np.isin(frame["id"].to_numpy(), chosen)].reset_index(drop=True)
+    unit = pd.Series(_unit_codes(frame["unit_id"].to_numpy()), dtype=object)
+    frame.insert(1, "unit", unit.set_axis(frame.index))
+    # One column per item, each contiguous (the layout of a DataFrame's float block).
+    digits = np.ascontiguousarray(_digits(frame["answers"], len(items)).T)
+    matrix = _SCORES.take(digits)
+    scores = pd.DataFrame(matrix.T, columns=list(items), index=frame.index, copy=False)
+    return pd.concat([frame.drop(columns=["answers", "unit_id"]), scores], axis=1)
+
+
+#: The score of each byte of an answer string: its digit, NaN for "0" (no opinion:
+#: out of every denominator).
+_SCORES = np.arange(256, dtype=float) - ord("0")
+_SCORES[ord("0")] = np.nan
+
+
+def _unit_codes(unit_ids: np.ndarray) -> np.ndarray:
+    """The unit code of each unit id (objects), looked up by position, not by hashing."""
     # Unit codes joined here (a few thousand units) rather than per row in SQL.
-    codes = pd.Series(dict(db.session.execute(sa.select(Unit.id, Unit.code)).all()))
-    frame.insert(1, "unit", frame["unit_id"].map(codes).astype(object))
-    text = "".join(frame["answers"].to_numpy(dtype=object))  # not element by element
-    digits = np.frombuffer(text.encode(), dtype=np.uint8)
-    matrix = (digits.reshape(len(frame), len(items)) - ord("0")).astype(float)
-    matrix[matrix == 0] = np.nan  # no opinion: out of every denominator
-    scores = pd.DataFrame(matrix, columns=list(items), index=frame.index)
-    # PSU: counter × Vietnam day (answers given at one desk on one day are alike),
-    # coded as one integer; a response without a counter (a sampled invitation) is
-    # its own PSU, coded by minus its id.
-    day = (frame["seconds"].to_numpy() + VIETNAM_OFFSET_S) // 86400
-    counter = frame["counter"].to_numpy()
-    psu = np.where(
-        np.isnan(counter),
-        -frame["id"].to_numpy(),
-        np.nan_to_num(counter).astype(np.int64) * 1_000_000 + day.astype(np.int64),
-    )
-    frame = frame.assign(psu=psu.astype(np.int64))
-    return pd.concat(
-        [frame.drop(columns=["answers", "seconds", "unit_id"]), scores], axis=1
-    )
+    codes = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
+    table = np.full(max(codes, default=0) + 1, np.nan, dtype=object)
+    table[list(codes)] = list(codes.values())
+    return table[unit_ids]
+
+
+def _digits(answers: pd.Series, width: int) -> np.ndarray:
+    """The answer strings as an (n, width) array of their bytes (ASCII digits).
+
+    Read from the Arrow buffers of the strings when they are Arrow-backed, without a
+    Python object per answer.
+    """
+    if not len(answers):
+        return np.empty((0, width), dtype=np.uint8)
+    strings = pa.array(answers, type=pa.large_string())
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
+    offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
+    if strings.null_count or np.any(np.diff(offsets) != width):
+        raise ValueError(f"every answer string must hold {width} digits")
+    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]].reshape(len(strings), width)
 
 
 def only_channel(frame: pd.DataFrame, channel: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ the reference the new path is held to (1e-12).
 """
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from survey import clock
 from survey.extensions import db
 from survey.models import (
+    Channel,
     Invitation,
     InvitationBatch,
     SampleStratum,
@@ -210,3 +212,48 @@ def test_sampled_channel_gives_the_same_numbers(app_ctx, monkeypatch):
         monkeypatch, lambda: indices.compute(period, settings, chosen)
     )
     assert_same_numbers(fast.table, slow.table)
+
+
+def test_edges_read_as_the_rows_read_them(period):
+    """A NULL field, no counter, both sides of Vietnamese midnight, a "no opinion"."""
+    first = db.session.scalars(
+        sa.select(SurveyResponse).where(SurveyResponse.counter_id.is_not(None))
+    ).first()
+    width = len(definition_of(period.questionnaire).scale_items)
+    midnight = datetime(2026, 3, 1, 17, tzinfo=UTC)  # 00:00 on 2 March in Vietnam
+    edges = {
+        "before": (midnight - timedelta(microseconds=1), first.counter_id, "dat-dai"),
+        "second before": (midnight - timedelta(seconds=1), first.counter_id, None),
+        "at": (midnight, first.counter_id, "dat-dai"),
+        "no counter": (midnight, None, "dat-dai"),
+    }
+    for key, (moment, counter, field) in edges.items():
+        db.session.add(
+            SurveyResponse(
+                period_id=period.id,
+                unit_id=first.unit_id,
+                counter_id=counter,
+                channel=Channel.COUNTER.value,
+                field=field,
+                submission_key=key.replace(" ", "-"),
+                form_served_at=moment - timedelta(minutes=3),
+                submitted_at=moment,
+                answers="0" + "5" * (width - 1),
+                extra={},
+            )
+        )
+    db.session.commit()
+    fast, slow = indices.response_frame(period), rows_response_frame(period)
+    assert list(fast["id"]) == list(slow["id"])
+    for column in ("unit", "field", "gender"):
+        assert list(fast[column]) == list(slow[column]), column
+    edge = fast.tail(len(edges)).reset_index(drop=True)
+    assert list(edge["field"]) == ["dat-dai", "khac", "dat-dai", "dat-dai"]
+    first_item = definition_of(period.questionnaire).scale_items[0]
+    assert edge[first_item].isna().all()
+    # Before midnight, one PSU; at midnight, the next day's; without a counter, alone.
+    assert edge["psu"][0] == edge["psu"][1] == edge["psu"][2] - 1
+    assert edge["psu"][3] == -edge["id"][3]
+    assert fast.groupby("psu")["id"].apply(tuple).sort_values().tolist() == (
+        slow.groupby("psu")["id"].apply(tuple).sort_values().tolist()
+    )
