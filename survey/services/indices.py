@@ -8,6 +8,7 @@ settings, and returns the tables that the pages and publications show.
 import io
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
@@ -292,22 +293,31 @@ def _psu(response) -> sa.ColumnElement:
 _ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), str: pa.large_string()}
 
 
-def _copy_out(connection, sql: str, write) -> None:
-    """Run ``COPY (sql) TO STDOUT WITH (FORMAT csv)``, giving each row to ``write``.
+#: Bytes of CSV rows parsed at once, while the next rows arrive.
+COPY_BLOCK = 4 << 20
+
+
+def _copy_out(connection, sql: str) -> Iterator[memoryview]:
+    """Run ``COPY (sql) TO STDOUT WITH (FORMAT csv)``: blocks of whole CSV rows.
 
     The server sends one message per row. psycopg's ``Copy.read()`` waits for the next
     one (the GIL released); the rows libpq already holds are then taken straight from
     it, one C call each, instead of one pass through psycopg's wait loop each.
     """
     pgconn = connection.pgconn
+    buffer = io.BytesIO()
     with connection.cursor().copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
         while row := copy.read():
+            write = buffer.write
             write(row)
             size, row = pgconn.get_copy_data(1)  # 1: never wait
             while size > 0:
                 write(row)
                 size, row = pgconn.get_copy_data(1)
             if size == 0:  # nothing more received yet
+                if buffer.tell() >= COPY_BLOCK:
+                    yield buffer.getbuffer()
+                    buffer = io.BytesIO()
                 continue
             if size == -2:
                 raise psycopg.OperationalError(pgconn.get_error_message())
@@ -315,15 +325,33 @@ def _copy_out(connection, sql: str, write) -> None:
             while (result := pgconn.get_result()) is not None:
                 if result.status != pq.ExecStatus.COMMAND_OK:
                     raise psycopg.errors.error_from_result(result)
-            return
+            break
+    if buffer.tell():
+        yield buffer.getbuffer()
+
+
+def _parse_csv(block: memoryview, columns: list[str], dtypes: dict) -> pa.Table:
+    """CSV rows from COPY as an Arrow table of the given column types."""
+    # An empty unquoted CSV field is NULL; an empty text is quoted ("") and stays one.
+    return csv.read_csv(
+        pa.BufferReader(block),
+        read_options=csv.ReadOptions(column_names=columns, block_size=1 << 23),
+        parse_options=csv.ParseOptions(newlines_in_values=True),
+        convert_options=csv.ConvertOptions(
+            column_types={c: _ARROW_TYPES[dtypes.get(c, str)] for c in columns},
+            null_values=[""],
+            strings_can_be_null=False,
+        ),
+    )
 
 
 def read_columns(query: sa.Select, columns: list[str], dtypes: dict) -> pd.DataFrame:
     """The rows of a SELECT as a DataFrame, without building a Python object per row.
 
     PostgreSQL streams the result with ``COPY (SELECT ...) TO STDOUT`` (CSV), parsed
-    by Arrow's multi-threaded CSV reader; SQLite fetches the same SELECT through its
-    cursor. Both run in the session's transaction, so they see what it has written.
+    by Arrow block by block in a thread while the next rows arrive; SQLite fetches the
+    same SELECT through its cursor. Both run in the session's transaction, so they see
+    what it has written.
     """
     dtypes = {k: v for k, v in dtypes.items() if k in columns}
     connection = db.session.connection()
@@ -340,22 +368,17 @@ def read_columns(query: sa.Select, columns: list[str], dtypes: dict) -> pd.DataF
             dialect=connection.dialect, compile_kwargs={"literal_binds": True}
         )
     )
-    buffer = io.BytesIO()
-    _copy_out(connection.connection.driver_connection, sql, buffer.write)
-    if not buffer.tell():
+    with ThreadPoolExecutor(1) as parser:
+        parsed = [
+            parser.submit(_parse_csv, block, columns, dtypes)
+            for block in _copy_out(connection.connection.driver_connection, sql)
+        ]
+        tables = [block.result() for block in parsed]
+    if not tables:
         return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c)) for c in columns})
-    # An empty unquoted CSV field is NULL; an empty text is quoted ("") and stays one.
-    table = csv.read_csv(
-        pa.BufferReader(buffer.getbuffer()),
-        read_options=csv.ReadOptions(column_names=columns, block_size=1 << 23),
-        parse_options=csv.ParseOptions(newlines_in_values=True),
-        convert_options=csv.ConvertOptions(
-            column_types={c: _ARROW_TYPES[dtypes.get(c, str)] for c in columns},
-            null_values=[""],
-            strings_can_be_null=False,
-        ),
-    )
-    return table.to_pandas()
+    table = pa.concat_tables(tables)
+    del parsed, tables  # the table alone holds the columns: freed as they convert
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def response_frame(
@@ -419,9 +442,7 @@ def _decoded(frame: pd.DataFrame, response_ids, items) -> pd.DataFrame:
         frame = frame[np.isin(frame["id"].to_numpy(), chosen)].reset_index(drop=True)
     unit = pd.Series(_unit_codes(frame["unit_id"].to_numpy()), dtype=object)
     frame.insert(1, "unit", unit.set_axis(frame.index))
-    # One column per item, each contiguous (the layout of a DataFrame's float block).
-    digits = np.ascontiguousarray(_digits(frame["answers"], len(items)).T)
-    matrix = _SCORES.take(digits)
+    matrix = _SCORES.take(_digit_columns(frame["answers"], len(items)))
     scores = pd.DataFrame(matrix.T, columns=list(items), index=frame.index, copy=False)
     return pd.concat([frame.drop(columns=["answers", "unit_id"]), scores], axis=1)
 
@@ -441,23 +462,26 @@ def _unit_codes(unit_ids: np.ndarray) -> np.ndarray:
     return table[unit_ids]
 
 
-def _digits(answers: pd.Series, width: int) -> np.ndarray:
-    """The answer strings as an (n, width) array of their bytes (ASCII digits).
+def _digit_columns(answers: pd.Series, width: int) -> np.ndarray:
+    """The bytes (ASCII digits) of the answer strings, one row per item: (width, n).
 
-    Read from the Arrow buffers of the strings when they are Arrow-backed, without a
-    Python object per answer.
+    Read from the Arrow buffers of the strings (where pandas keeps them), without a
+    Python object per answer; the item-major layout is that of a DataFrame's block.
     """
-    if not len(answers):
-        return np.empty((0, width), dtype=np.uint8)
     strings = pa.array(answers, type=pa.large_string())
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
-    offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
-    if strings.null_count or np.any(np.diff(offsets) != width):
-        raise ValueError(f"every answer string must hold {width} digits")
-    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
-    return data[offsets[0] : offsets[-1]].reshape(len(strings), width)
+    chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+    columns = np.empty((width, len(answers)), dtype=np.uint8)
+    start = 0
+    for chunk in filter(len, chunks):
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        if chunk.null_count or np.any(np.diff(offsets) != width):
+            raise ValueError(f"every answer string must hold {width} digits")
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)
+        digits = data[offsets[0] : offsets[-1]].reshape(len(chunk), width)
+        columns[:, start : start + len(chunk)] = digits.T
+        start += len(chunk)
+    return columns
 
 
 def only_channel(frame: pd.DataFrame, channel: str) -> pd.DataFrame:

@@ -257,3 +257,20 @@ def test_edges_read_as_the_rows_read_them(period):
     assert fast.groupby("psu")["id"].apply(tuple).sort_values().tolist() == (
         slow.groupby("psu")["id"].apply(tuple).sort_values().tolist()
     )
+
+
+def test_rows_parsed_in_many_blocks_make_the_same_frame(period, monkeypatch):
+    whole = indices.response_frame(period, extras=True)
+    blocks = []
+    copy_out = indices._copy_out
+
+    def counted(*args):
+        for block in copy_out(*args):
+            blocks.append(len(block))
+            yield block
+
+    monkeypatch.setattr(indices, "_copy_out", counted)
+    monkeypatch.setattr(indices, "COPY_BLOCK", 300)  # a few rows a block
+    pd.testing.assert_frame_equal(indices.response_frame(period, extras=True), whole)
+    if db.engine.dialect.name == "postgresql":
+        assert len(blocks) > 1
