@@ -13,6 +13,7 @@ from survey.models import (
     Publication,
     SurveyPeriod,
     SurveyResponse,
+    Unit,
     User,
 )
 from survey.services import indices, publications
@@ -235,3 +236,58 @@ def test_indices_with_and_without_the_flagged_are_those_of_full_computations(app
                 ):
                     assert abs(effect[unit][figure] - estimate) < 1e-12, (unit, figure)
             assert effect["STP"]["with_flagged"] != effect["STP"]["without_flagged"]
+
+
+def test_counts_per_unit_are_those_of_the_stored_responses(app):
+    """Received, flagged, reviewed out and used per unit, as the database counts them,
+    with a review's exclusions, flagged responses still in, and a policy."""
+    staff_phone_day(app)
+    client = logged_in(app)
+    group_id = (client.get(QUEUE), only_group(app))[1]
+    with app.app_context():  # two of the six flagged answers stay valid and flagged
+        kept = db.session.scalars(
+            sa.select(SurveyResponse.id)
+            .where(SurveyResponse.device_hash == "staff-phone")
+            .order_by(SurveyResponse.id)
+        ).all()[:2]
+    client.post(f"/admin/flag-groups/{group_id}/exclude", data={"reason": "tự điền"})
+    with app.app_context():
+        db.session.execute(
+            sa.update(SurveyResponse)
+            .where(SurveyResponse.id.in_(kept))
+            .values(status="valid", flags=["device-repeat"])
+        )
+        db.session.commit()
+        period = db.session.get(SurveyPeriod, PERIOD_ID)
+        counter = (SurveyResponse.period_id == PERIOD_ID) & (
+            SurveyResponse.channel == "counter"
+        )
+        expected = {}
+        for unit, status, flags in db.session.execute(
+            sa.select(Unit.code, SurveyResponse.status, SurveyResponse.flags)
+            .join(Unit, Unit.id == SurveyResponse.unit_id)
+            .where(counter)
+        ):
+            entry = expected.setdefault(unit, [0, 0, 0])
+            entry[0] += 1
+            entry[1] += bool(flags)
+            entry[2] += status == "excluded"
+        assert expected["STP"][1:] == [6, 4]
+        for policy in ((), ("device-repeat",)):
+            settings = indices.Settings(channel="counter", exclude_flags=policy)
+            found = indices.compute(period, settings)
+            units = found.integrity["units"]
+            used = found.table
+            for unit, (received, flagged, reviewed_out) in expected.items():
+                entry = units[unit]
+                assert (entry["received"], entry["flagged"], entry["reviewed_out"]) == (
+                    received,
+                    flagged,
+                    reviewed_out,
+                ), unit
+                assert entry["excluded"] == entry["received"] - entry["used"]
+            assert units["STP"]["used"] <= expected["STP"][0] - 4
+            assert len(used)
+        assert indices.compute(period, indices.Settings(channel="counter")).integrity[
+            "units"
+        ]["STP"]["used"] == (expected["STP"][0] - 4)

@@ -501,7 +501,7 @@ def sync_response_flags(period: SurveyPeriod, response_ids=None) -> None:
     )
     stored = sa.select(SurveyResponse.id, SurveyResponse.flags).where(
         SurveyResponse.period_id == period.id,
-        sa.cast(SurveyResponse.flags, sa.String) != "[]",
+        has_flag(),
     )
     if response_ids is not None:
         active = active.where(ResponseFlag.response_id.in_(response_ids))
@@ -545,6 +545,11 @@ def excluded_by_policy(codes: Iterable[str]):
     )
 
 
+def has_flag() -> sa.ColumnElement[bool]:
+    """SQL: the response carries a flag (one a review cleared is removed from it)."""
+    return sa.cast(SurveyResponse.flags, sa.String) != "[]"
+
+
 def effect_of_flags(
     period: SurveyPeriod,
     settings,
@@ -560,36 +565,44 @@ def effect_of_flags(
     """
     from .indices import overall_by_unit, response_frame
 
-    codes = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
-    has_flag = sa.cast(SurveyResponse.flags, sa.String) != "[]"
-    rows = db.session.execute(
-        sa.select(
-            SurveyResponse.unit_id,
-            sa.func.count(),
-            sa.func.sum(sa.case((has_flag, 1), else_=0)),
-            sa.func.sum(sa.case((SurveyResponse.status == "excluded", 1), else_=0)),
-        )
-        .where(
-            SurveyResponse.period_id == period.id,
-            SurveyResponse.channel == Channel.COUNTER.value,
-        )
-        .group_by(SurveyResponse.unit_id)
-    ).all()
     valid = used
     if settings.exclude_flags:
         valid = response_frame(period, extras=settings.weighting == "rake")
         valid = valid[valid["channel"] == Channel.COUNTER.value]
-    flagged_ids = np.fromiter(
-        db.session.scalars(
-            sa.select(SurveyResponse.id).where(
-                SurveyResponse.period_id == period.id,
-                SurveyResponse.status == "valid",
-                has_flag,
+    # The valid responses are in hand; the few others are counted by the database
+    # (ix_response_period_not_valid: the valid ones are never read for this).
+    codes = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
+    others = pd.DataFrame(
+        db.session.execute(
+            sa.select(
+                SurveyResponse.unit_id,
+                sa.func.count(),
+                sa.func.sum(sa.case((has_flag(), 1), else_=0)),
+                sa.func.sum(sa.case((SurveyResponse.status == "excluded", 1), else_=0)),
             )
-        ),
-        dtype=np.int64,
+            .where(
+                SurveyResponse.period_id == period.id,
+                SurveyResponse.status != sa.literal_column("'valid'"),
+                SurveyResponse.channel == Channel.COUNTER.value,
+            )
+            .group_by(SurveyResponse.unit_id)
+        ).all(),
+        columns=["unit_id", "received", "flagged", "reviewed_out"],
     )
-    clean = valid[~np.isin(valid["id"].to_numpy(), flagged_ids)]
+    others.index = [codes[u] for u in others.pop("unit_id")]
+    mine = pd.DataFrame(
+        {
+            "received": valid["unit"].value_counts(),
+            "flagged": valid.loc[valid["flagged"].to_numpy(), "unit"].value_counts(),
+        }
+    )
+    counts = (
+        mine.add(others.astype(float), fill_value=0)
+        .reindex(columns=["received", "flagged", "reviewed_out"])
+        .fillna(0)
+        .astype(int)
+    )
+    clean = valid[~valid["flagged"].to_numpy()]  # response_frame's column
     estimates = {}
     if with_flagged is not None:  # already computed by the caller on these responses
         estimates["with_flagged"] = with_flagged
@@ -603,14 +616,15 @@ def effect_of_flags(
         except (ServiceError, ValueError):
             estimates[name] = {}
     used_counts = used["unit"].value_counts().to_dict()
-    units: dict[str, dict] = {}
-    for unit_id, received, flagged, excluded in rows:
-        units[codes[unit_id]] = {
-            "received": int(received),
-            "flagged": int(flagged or 0),
-            "reviewed_out": int(excluded or 0),
-            "used": int(used_counts.get(codes[unit_id], 0)),
+    units: dict[str, dict] = {
+        str(code): {
+            "received": int(row.received),
+            "flagged": int(row.flagged),
+            "reviewed_out": int(row.reviewed_out),
+            "used": int(used_counts.get(code, 0)),
         }
+        for code, row in counts.iterrows()
+    }
     totals = {
         key: sum(entry[key] for entry in units.values())
         for key in ("received", "flagged", "reviewed_out", "used")

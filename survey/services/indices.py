@@ -290,7 +290,12 @@ def _psu(response) -> sa.ColumnElement:
 
 
 #: Arrow types of the dtypes read_columns is given.
-_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), str: pa.large_string()}
+_ARROW_TYPES = {
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    str: pa.large_string(),
+}
 
 
 #: Bytes of CSV rows parsed at once, while the next rows arrive.
@@ -405,6 +410,7 @@ def response_frame(
         "field": sa.func.coalesce(SurveyResponse.field, "khac"),
         "answers": SurveyResponse.answers,
         "channel": SurveyResponse.channel,
+        "flagged": sa.case((flagging.has_flag(), 1), else_=0),
     }
     if extras:
         columns |= {
@@ -429,6 +435,7 @@ def response_frame(
             query,
             list(columns),
             {"id": "int64", "unit_id": "int64", "counter": "float64", "psu": "int64"}
+            | {"flagged": "bool"}
             | dict.fromkeys(text, str),
         )
     with step("decode"):
@@ -848,7 +855,9 @@ def _compute_channel(
     )
     excluded = db.session.scalar(
         sa.select(sa.func.count(SurveyResponse.id)).where(
-            SurveyResponse.period_id == period.id, SurveyResponse.status == "excluded"
+            SurveyResponse.period_id == period.id,
+            # A literal, so that the plan can use the partial index of the not valid.
+            SurveyResponse.status == sa.literal_column("'excluded'"),
         )
     )
     diagnostics = analysis.kish_weighting_effect(design.weights) if len(frame) else None

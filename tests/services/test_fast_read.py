@@ -47,6 +47,7 @@ def rows_response_frame(
             SurveyResponse.answers,
             SurveyResponse.extra,
             SurveyResponse.channel,
+            SurveyResponse.flags,
         )
         .join(Unit, Unit.id == SurveyResponse.unit_id)
         .where(SurveyResponse.period_id == period.id)
@@ -59,7 +60,10 @@ def rows_response_frame(
     else:
         query = query.where(SurveyResponse.id.in_(response_ids))
     columns = ["id", "unit", "counter", "field", "submitted_at", "answers", "extra"]
-    frame = pd.DataFrame(db.session.execute(query).all(), columns=[*columns, "channel"])
+    frame = pd.DataFrame(
+        db.session.execute(query).all(), columns=[*columns, "channel", "flags"]
+    )
+    frame["flagged"] = [bool(flags) for flags in frame.pop("flags")]
     items = definition.scale_items
     digits = np.frombuffer("".join(frame["answers"]).encode(), dtype=np.uint8)
     matrix = (digits.reshape(len(frame), len(items)) - ord("0")).astype(float)
@@ -159,14 +163,23 @@ def period(app_ctx):
 
 
 def test_frames_hold_the_same_responses_and_scores(period):
+    flagged = db.session.scalars(
+        sa.select(SurveyResponse.id).where(SurveyResponse.period_id == period.id)
+    ).all()[::7]
+    db.session.execute(
+        sa.update(SurveyResponse)
+        .where(SurveyResponse.id.in_(flagged))
+        .values(flags=["device-repeat"])
+    )
     fast, slow = (
         indices.response_frame(period, extras=True),
         rows_response_frame(period),
     )
     assert len(fast) == len(slow) > 200
     assert list(fast["id"]) == list(slow["id"])
-    for column in ("unit", "field", "channel", "gender", "age_group"):
+    for column in ("unit", "field", "channel", "gender", "age_group", "flagged"):
         assert list(fast[column]) == list(slow[column]), column
+    assert fast["flagged"].sum() == len(flagged)
     items = list(definition_of(period.questionnaire).scale_items)
     np.testing.assert_array_equal(fast[items].to_numpy(), slow[items].to_numpy())
     # The same PSUs: counter x Vietnam day, or the response alone.
