@@ -6,6 +6,7 @@ carrier's address, a slow reader, a citizen answering for two dossiers, satisfie
 citizens answering 5 everywhere, a unit open on Saturday afternoon.
 """
 
+import io
 import itertools
 import random
 from datetime import date, datetime, time, timedelta
@@ -311,3 +312,26 @@ def test_opening_hours_read_days_ranges_and_lunch_breaks():
     assert (4, 810, 1020) in found
     assert (6, 480, 600) in found
     assert len(found) == 11
+
+
+def test_the_pass_is_due_again_after_new_responses_or_a_register_import(app_ctx):
+    """The fingerprint reads indexes only (no count of a period) and still sees
+    a new response and an import that only updates dossiers."""
+    from survey.services import register
+
+    history(days=3, per_day=2)
+    db.session.commit()
+    period = db.session.get(SurveyPeriod, PERIOD_ID)
+    header = "dossier_code,unit_code,field,received_on,returned_on,on_time\n"
+    first = header + "H1,STP,ho-tich,2026-03-01,,\n"
+    register.import_register(io.BytesIO(first.encode()), filename="so.csv")
+    flagging.flag_period(period)
+    assert not flagging.is_stale(period)
+    add(at(day_of(4), 9), device="phone-new")
+    db.session.commit()
+    assert flagging.is_stale(period)
+    flagging.flag_period(period)
+    assert not flagging.is_stale(period)
+    returned = header + "H1,STP,ho-tich,2026-03-01,2026-03-04,1\n"  # updates only
+    register.import_register(io.BytesIO(returned.encode()), filename="so.csv")
+    assert flagging.is_stale(period)
