@@ -349,7 +349,7 @@ def run() -> dict:
     kept = os.environ.get("SIPAS_BENCH_SCHEMA")
     schema = kept or f"bench_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(POSTGRES)
-    figures: dict = {"responses": BIG}
+    figures: dict = {"responses": BIG, "load": os.getloadavg()[0]}
     try:
         if kept:
             with engine.begin() as conn:
@@ -408,6 +408,48 @@ STEPS = ("flag pass", "read", "decode", "weights", "estimates", "comparisons and
          "effect of flags", "weaknesses", "storing")  # fmt: skip
 
 
+#: The issue's goals: compute + store at 1M (s, MB), pages (median, p95 ms),
+#: publish and verify (s), compute at 10M (s).
+GOALS = {"compute_s": 3, "compute_mb": 1000, "median_ms": 300, "p95_ms": 1000,
+         "publish_s": 10, "ten_s": 30}  # fmt: skip
+
+
+def against_goals(f: dict) -> str:
+    """One sentence per goal: met or not, with the figures."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    computes = [f[w] for w in ("none", "volume", "rake")]
+    seconds = "/".join(f"{c['seconds']:.1f}" for c in computes)
+    peaks = "/".join(f"{c['peak_mb']:.0f}" for c in computes)
+    pages = [f["pages"][k] for k in ("dashboard", "results", "unit")]
+    pages += [f["publish"]["public"]]
+    worst_median = max(p["median_ms"] for p in pages)
+    worst_p95 = max(p["p95_ms"] for p in pages)
+    pub = f["publish"]
+    sentences = [
+        f"Against the goals (load average {f['load']:.1f} when the run started): "
+        f"compute + store at {f['responses']:,} responses ({computes[0]['rows']:,} "
+        f"of the counter) {seconds} s for none/volume/rake against "
+        f"{GOALS['compute_s']} s: "
+        f"{verdict(max(c['seconds'] for c in computes) < GOALS['compute_s'])}; "
+        f"peak {peaks} MB against {GOALS['compute_mb']} MB: "
+        f"{verdict(max(c['peak_mb'] for c in computes) < GOALS['compute_mb'])}",
+        f"pages: worst median {worst_median:.0f} ms, worst p95 {worst_p95:.0f} ms: "
+        f"{verdict(worst_median < GOALS['median_ms'] and worst_p95 < GOALS['p95_ms'])}",
+        f"publish {pub['publish_s']:.1f} s and verify {pub['verify_s']:.1f} s: "
+        f"{verdict(max(pub['publish_s'], pub['verify_s']) < GOALS['publish_s'])}",
+    ]
+    if "ten" in f:
+        ten = f["ten"]["seconds"]
+        sentences.append(
+            f"{f['ten']['rows']:,} responses {ten:.1f} s against {GOALS['ten_s']} s: "
+            f"{verdict(ten < GOALS['ten_s'])}"
+        )
+    return "; ".join(sentences) + "."
+
+
 def report(f: dict) -> str:
     n = f"{f['responses']:,}"
     lines = [
@@ -457,6 +499,7 @@ def report(f: dict) -> str:
         f"{'ok' if pub['ok'] else 'FAILED ' + str(pub['differences'])}, "
         f"{pub['checked']:,} numbers compared.",
     ]
+    lines += ["", against_goals(f)]
     if "ten_error" in f:
         lines += ["", f"The 10,000,000 run failed: `{f['ten_error']}`"]
     if "ten" in f:

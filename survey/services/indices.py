@@ -892,7 +892,8 @@ def overall_by_unit(
     structure = definition_of(period.questionnaire).structure
     weights = None  # unweighted: no design to build for the estimates alone
     if settings.weighting != "none" or settings.trim:
-        weights = _weighted_design(period, frame.copy(), settings).weights
+        shallow = frame.copy(deep=False)  # the design adds its cells to the copy
+        weights = _weighted_design(period, shallow, settings).weights
     try:
         found = analysis.point_estimates(frame, structure, weights, parents=parents)
     except (analysis.DesignError, ValueError) as exc:
