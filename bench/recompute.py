@@ -144,7 +144,8 @@ def child_flags(schema: str, period_id: str) -> dict:
 def child_compute(schema: str, period_id: str, weighting: str) -> dict:
     from survey.extensions import db
     from survey.models import SurveyPeriod
-    from survey.services import indices, stored_results
+    from survey.services import stored_results
+    from survey.services.steps import time_split
 
     app = make_app(schema)
     settings = settings_for(weighting, schema)
@@ -152,7 +153,7 @@ def child_compute(schema: str, period_id: str, weighting: str) -> dict:
         period = db.session.get(SurveyPeriod, int(period_id))
         db.session.execute(sa.text("SELECT 1"))
         baseline = reset_peak_rss()
-        with indices.time_split() as split:
+        with time_split() as split:
             started = time.perf_counter()
             results = stored_results.compute(period, settings)
             stored_results.store(period, settings, results, 0.0)
@@ -269,6 +270,7 @@ def child_ten(schema: str, period_id: str) -> dict:
     from survey.extensions import db
     from survey.models import SurveyPeriod
     from survey.services import indices
+    from survey.services.steps import time_split
 
     app = make_app(schema)
     with app.app_context():
@@ -277,7 +279,7 @@ def child_ten(schema: str, period_id: str) -> dict:
         if big is None:
             big, insert_s = build_ten(db.session.get(SurveyPeriod, int(period_id)))
         reset_peak_rss()
-        with indices.time_split() as split:
+        with time_split() as split:
             started = time.perf_counter()
             results = indices.compute(big, indices.Settings(**COUNTER))
             seconds = time.perf_counter() - started

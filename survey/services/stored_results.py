@@ -40,6 +40,7 @@ from ..models import (
     Unit,
 )
 from . import indices
+from .steps import step
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +346,7 @@ def store(
     publication: Publication | None = None,
 ) -> None:
     """Keep computed results with the data version they were computed on; unlock."""
-    with indices.step("storing"):
+    with step("storing"):
         _store(period, settings, results, seconds, publication)
 
 
@@ -380,7 +381,7 @@ def compute(period, settings, publication=None) -> indices.Results:
         results = indices.compute(period, settings)  # runs the flag pass if stale
     else:
         results = indices.compute(period, settings, used_ids(publication))
-    with indices.step("weaknesses"):
+    with step("weaknesses"):
         results.weaknesses = weaknesses.every_unit(results)
     for done in (results, results.beside):  # the rows behind them are not kept
         if done is not None:

@@ -24,7 +24,7 @@ from survey.models import (
     SurveyResponse,
     Unit,
 )
-from survey.services import demo, indices, sampling
+from survey.services import demo, indices, reading, sampling
 from survey.services.questionnaires import definition_of
 from tests.sample_data import deliver_all, drawn_period
 from tests.seed import PERIOD_ID
@@ -275,15 +275,15 @@ def test_edges_read_as_the_rows_read_them(period):
 def test_rows_parsed_in_many_blocks_make_the_same_frame(period, monkeypatch):
     whole = indices.response_frame(period, extras=True)
     blocks = []
-    copy_out = indices._copy_out
+    copy_out = reading._copy_out
 
     def counted(*args):
         for block in copy_out(*args):
             blocks.append(len(block))
             yield block
 
-    monkeypatch.setattr(indices, "_copy_out", counted)
-    monkeypatch.setattr(indices, "COPY_BLOCK", 300)  # a few rows a block
+    monkeypatch.setattr(reading, "_copy_out", counted)
+    monkeypatch.setattr(reading, "COPY_BLOCK", 300)  # a few rows a block
     pd.testing.assert_frame_equal(indices.response_frame(period, extras=True), whole)
     if db.engine.dialect.name == "postgresql":
         assert len(blocks) > 1
