@@ -180,7 +180,6 @@ class Workings:
     frame: pd.DataFrame
     design: analysis.Design
     linear: analysis.Linearization
-    parents: dict
 
 
 @dataclass
@@ -597,7 +596,7 @@ def _compute_channel(
             "kish_deff": float(np.asarray(diagnostics).ravel()[0]),
         },
         channel=str(channel),
-        workings=Workings(frame, design, linear, parents),
+        workings=Workings(frame, design, linear),
     )
     return results
 

@@ -8,7 +8,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import PeriodTarget, SurveyPeriod, SurveyResponse, Unit
-from . import register
+from . import flagging, register
 
 
 @dataclass
@@ -57,9 +57,7 @@ def _read_counts(period: SurveyPeriod) -> PeriodCounts:
     day = _vietnam_day()
     valid = sa.func.sum(sa.case((SurveyResponse.status == "valid", 1), else_=0))
     excluded = sa.func.sum(sa.case((SurveyResponse.status == "excluded", 1), else_=0))
-    flagged = sa.func.sum(
-        sa.case((sa.cast(SurveyResponse.flags, sa.String) != "[]", 1), else_=0)
-    )
+    flagged = sa.func.sum(sa.case((flagging.has_flag(), 1), else_=0))
     rows = db.session.execute(
         sa.select(SurveyResponse.unit_id, day, valid, excluded, flagged)
         .where(SurveyResponse.period_id == period.id)

@@ -10,7 +10,7 @@ from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import SurveyResponse, User
-from . import audit
+from . import audit, flagging
 
 PAGE_SIZE = 50
 
@@ -49,7 +49,7 @@ def page(
         if value:
             query = query.where(column == value)
     if filters.flagged:
-        query = query.where(sa.cast(SurveyResponse.flags, sa.String) != "[]")
+        query = query.where(flagging.has_flag())
     days = _submitted_between(filters)
     if days is not None:
         # Bound the id range too: ordering by id with only a date condition would make the

@@ -145,7 +145,7 @@ def unit_weaknesses(
         indicators=criteria,
     )
     found = real_weaknesses(comparisons, table, method=settings.adjustment, alpha=alpha)
-    rows = _rows(found, table, unit, definition)
+    rows = _rows_of_units(found, table, definition).get(unit, [])
     report = Weaknesses(
         unit=unit,
         reference=settings.reference if reference != analysis.ALL else "province",
@@ -259,12 +259,6 @@ def _from_stored(stored: dict, definition) -> Weaknesses:
         alpha=stored["alpha"],
         rows=rows,
     )
-
-
-def _rows(
-    found: pd.DataFrame, table: pd.DataFrame, unit: str, definition
-) -> list[dict]:
-    return _rows_of_units(found, table, definition).get(unit, [])
 
 
 def _rows_of_units(
