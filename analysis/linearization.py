@@ -465,6 +465,7 @@ class _Linearizer:
         n = len(w)
         if design.n_psu == n:  # every row its own PSU: the cells are the rows
             self.row_cell = None
+            self.cell_of_row = np.arange(n)
             self.cell_psu, self.cell_leaf = design.psu, leaf
             self.nested = True
             self.cell_positive = w > 0
@@ -475,6 +476,7 @@ class _Linearizer:
             self.cell_leaf = keys % self.nleaves
             self.nested = len(keys) == design.n_psu  # every PSU lies in one unit
             self.row_cell = sum_matrix(cell, len(keys))
+            self.cell_of_row = cell
             self.cell_sat = sum_rows(self.row_cell, self.satisfied, w)  # (K, C)
             self.cell_ans = sum_rows(self.row_cell, self.answered, w)
             self.cell_positive = self.row_cell @ (w > 0).astype(float) > 0
@@ -615,9 +617,63 @@ class _Linearizer:
         """PSU totals of the linearised scores of criterion ``k`` on a block."""
         if block.dense is not None:
             return self._dense_scores(block, k)
+        if self.atoms is not None:
+            return self._atom_scores(block, k)
         if self.design.calibrations:
             return self._residual_scores(block, k)
         return self._criterion_scores(block, k)
+
+    def _atoms(self) -> None:
+        """Sums per atom, for calibration residuals without a pass over the rows.
+
+        An atom is a set of rows of one unit that every calibration treats alike
+        (:meth:`~analysis.weights.margins.Calibration.atom_keys`): unit x field for
+        post-strata unit x field, unit x gender x age group for margins unit x
+        gender and unit x age group, when the weights before calibration are equal.
+        A row's score in a tree level is linear in its answers with coefficients
+        of its domain, so the atoms' sums of the scores follow from their weighted
+        sums of satisfied and answered; the calibrations residualise those sums
+        (``on_atoms``), and the change of every row of an atom, the same for each,
+        reaches the cells (PSU x unit) in proportion to their rows of the atom.
+        """
+        self.atoms = None
+        calibrations = self.design.calibrations
+        keys = [getattr(c, "atom_keys", lambda: None)() for c in calibrations]
+        if not calibrations or any(k is None for k in keys):
+            return
+        atom = self.domains.row_leaf
+        for key in (k for ks in keys for k in ks):
+            code, _ = pd.factorize(key)
+            atom, _ = pd.factorize(atom.astype(np.int64) * (code.max() + 1) + code)
+        natoms = int(atom.max()) + 1
+        first = np.unique(atom, return_index=True)[1]
+        w = self.design.weights
+        in_atom = sum_matrix(atom, natoms)
+        self.atom_sat = sum_rows(in_atom, self.satisfied, w)  # (K, A)
+        self.atom_ans = sum_rows(in_atom, self.answered, w)
+        self.atom_leaf = self.domains.row_leaf[first]
+        size = np.bincount(atom, minlength=natoms).astype(float)
+        ncells = len(self.cell_psu)
+        self.atom_share = sparse.csr_array(  # (cells, atoms): share of the atom's rows
+            (1 / size[atom], (self.cell_of_row, atom)), shape=(ncells, natoms)
+        )
+        self.atoms = [c.on_atoms(atom, first) for c in calibrations]
+
+    def _atom_scores(self, block: _Block, k: int) -> np.ndarray:
+        """PSU totals of the calibration residuals of criterion ``k``'s scores, from
+        the atoms' sums (:meth:`_atoms`): the cells' scores minus their share of
+        each atom's change."""
+        domain = self.domains.chain[self.atom_leaf, block.column]
+        x = self.ratio_by_criterion[k][domain]
+        x *= self.atom_ans[k]
+        np.subtract(self.atom_sat[k], x, out=x)
+        x *= self.inverse_by_criterion[k][domain]
+        residual = x
+        for calibration in self.atoms:
+            residual = calibration.residualize(residual)
+        z = self._criterion_scores(block, k)
+        z -= block.values(self.atom_share @ (x - residual))
+        return z
 
     def _criterion_scores(self, block: _Block, k: int) -> np.ndarray:
         """:math:`(y - R a) / A` from the cells' sums, as the scores are linear."""
@@ -768,8 +824,11 @@ class _Linearizer:
         answer_dfs = self._answer_df() if answer_df else None
         calibrations = self.design.calibrations
         leaf = self.domains.row_leaf
+        self.atoms = None
         if not all(_within_units(c, leaf) for c in calibrations):
             self._use_dense_blocks()
+        else:
+            self._atoms()
         layout = self.layout
         ntop, nelements = layout.ntop, len(layout.elements)
         ncomp, ncrit = ntop + nelements, layout.elements.shape[1]

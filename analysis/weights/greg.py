@@ -18,6 +18,7 @@ Lumley, T. (2024). survey: analysis of complex survey samples. R package 4.1-1
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ from numpy.typing import ArrayLike
 
 from .blocks import CellBlocks
 from .margins import (
+    AtomResiduals,
     Calibration,
     ConvergenceError,
     as_matrix,
@@ -88,9 +90,19 @@ class GregCalibration(Calibration):
         self.margin_cells = self.cells
         self.base = np.asarray(base, dtype=float)
         self.weights = np.asarray(weights, dtype=float)
-        self._blocks = blocks if blocks is not None else CellBlocks(self.cells, ncells)
-        self._ginv = self._blocks.gram_inverse(self.base)
+        self.ncells = list(ncells)
+        self._given_blocks = blocks
         self._inverse_g = self.base * inverse(self.weights)
+
+    # Built when residuals of rows are first asked for: weights alone never need them.
+    @cached_property
+    def _blocks(self) -> CellBlocks:
+        given = self._given_blocks
+        return given if given is not None else CellBlocks(self.cells, self.ncells)
+
+    @cached_property
+    def _ginv(self) -> list[np.ndarray]:
+        return self._blocks.gram_inverse(self.base)
 
     def residualize(self, x: ArrayLike) -> np.ndarray:
         """Return the GREG residuals of weighted scores ``x`` (n x k)."""
@@ -99,6 +111,35 @@ class GregCalibration(Calibration):
         totals = matrix.T @ (xm * self._inverse_g[:, None])
         fitted = matrix @ self._blocks.apply(self._ginv, totals)
         return (xm - self.weights[:, None] * fitted).reshape(shape)
+
+    def atom_keys(self) -> list[np.ndarray]:
+        return [*self.cells, self.base, self.weights]
+
+    def on_atoms(self, atom: np.ndarray, first: np.ndarray) -> AtomResiduals:
+        return _GregOnAtoms(self, atom, first)
+
+
+class _GregOnAtoms(AtomResiduals):
+    """GREG residuals for sums over atoms: :math:`\\hat\\beta` needs only
+    :math:`M^\\top (x / g)`, and :math:`M`, :math:`g` and :math:`w` are constant on
+    an atom, so :math:`\\tilde X_a = X_a - W_a (M \\hat\\beta)_a` with
+    :math:`W_a = \\sum_{i \\in a} w_i`."""
+
+    def __init__(self, greg: GregCalibration, atom: np.ndarray, first: np.ndarray):
+        def summed(values: np.ndarray) -> np.ndarray:
+            return np.bincount(atom, weights=values, minlength=len(first))
+
+        # M'DM is the same summed over atoms, whose rows share their cells
+        self._blocks = CellBlocks([c[first] for c in greg.cells], greg.ncells)
+        self._ginv = self._blocks.gram_inverse(summed(greg.base))
+        self._inverse_g = greg._inverse_g[first]
+        self._weights = summed(greg.weights)
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        matrix = self._blocks.matrix
+        totals = matrix.T @ (x * self._inverse_g)
+        fitted = matrix @ self._blocks.apply(self._ginv, totals[:, None])
+        return x - self._weights * fitted[:, 0]
 
 
 def calibrate(

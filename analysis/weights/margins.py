@@ -240,3 +240,74 @@ class Calibration:
         rows (see :func:`~analysis.linearization.linearize`).
         """
         return cells_within(self.margin_cells, np.asarray(groups))
+
+    def atom_keys(self) -> list[np.ndarray] | None:
+        """The per-row arrays that decide how a row's score is residualised.
+
+        Rows equal in all of them form an *atom*. The residualisation moves every
+        row of an atom by the same amount and depends on the scores only through
+        their sums per atom, so it can act on those sums (:meth:`on_atoms`). None:
+        this calibration cannot tell.
+        """
+        return None
+
+    def on_atoms(self, atom: np.ndarray, first: np.ndarray) -> AtomResiduals:
+        """This residualisation acting on sums of weighted scores over atoms.
+
+        Parameters
+        ----------
+        atom : ndarray of int, shape (n,)
+            The atom of each row, ``0 .. A-1``; rows of an atom agree in every array
+            of :meth:`atom_keys`.
+        first : ndarray of int, shape (A,)
+            A row of each atom.
+        """
+        raise NotImplementedError
+
+
+class AtomResiduals:
+    """Calibration residuals for sums of weighted scores over atoms (base class).
+
+    ``residualize(x)`` takes the sums :math:`X_a = \\sum_{i \\in a} x_i` of the
+    scores of each atom and returns :math:`\\sum_{i \\in a} \\tilde x_i`, the sums of
+    the residuals the calibration gives the rows; each row of atom :math:`a` is
+    moved by :math:`(X_a - \\tilde X_a) / n_a`.
+    """
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SweepsOnAtoms(AtomResiduals):
+    """Residuals made of sweeps :math:`x_i \\leftarrow x_i - p_i\\, m_{c(i)}`, on atoms.
+
+    Each sweep subtracts from a row its spread :math:`p_i` times a cell mean
+    :math:`m_c = v_c \\sum_{j \\in c} s_j x_j` (post-stratification: one sweep;
+    R's backfitted ``rake()`` residuals: ``passes`` rounds of one sweep per margin).
+    With :math:`s` and :math:`p` constant on an atom, the sums over an atom follow
+    the same sweeps, :math:`X_a \\leftarrow X_a - P_a\\, m_{c(a)}` with
+    :math:`P_a = \\sum_{i \\in a} p_i` and :math:`m_c = v_c \\sum_{a \\in c} s_a X_a`.
+    """
+
+    def __init__(self, sweeps: list[tuple], passes: int = 1) -> None:
+        #: per margin: cell of each atom, scale s_a, cell factor v_c, spread P_a
+        self.sweeps = sweeps
+        self.passes = passes
+
+    @classmethod
+    def of(cls, atom, first, cells, scales, factors, spreads, passes: int = 1):
+        """From the per-row cells, scales and spreads of each margin."""
+        natoms = len(first)
+        sweeps = [
+            (c[first], s[first], v, np.bincount(atom, weights=p, minlength=natoms))
+            for c, s, v, p in zip(cells, scales, factors, spreads, strict=True)
+        ]
+        return cls(sweeps, passes)
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        x = np.array(x, dtype=float)
+        for _ in range(self.passes):
+            for cells, scale, factor, spread in self.sweeps:
+                means = np.bincount(cells, weights=x * scale, minlength=len(factor))
+                x -= spread * (means * factor)[cells]
+        return x

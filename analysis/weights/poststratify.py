@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 
 from .margins import (
     Calibration,
+    SweepsOnAtoms,
     as_matrix,
     indicator_matrix,
     inverse,
@@ -82,6 +83,14 @@ class PostStratification(Calibration):
             :, None
         ]
         return (xm - means[self.cells] * self._psw[:, None]).reshape(shape)
+
+    def atom_keys(self) -> list[np.ndarray]:
+        return [self.cells, self._ratio, self._psw]
+
+    def on_atoms(self, atom: np.ndarray, first: np.ndarray) -> SweepsOnAtoms:
+        return SweepsOnAtoms.of(
+            atom, first, [self.cells], [self._ratio], [self._inverse_total], [self._psw]
+        )
 
 
 def post_stratify(

@@ -29,6 +29,7 @@ from .greg import GregCalibration
 from .margins import (
     Calibration,
     ConvergenceError,
+    SweepsOnAtoms,
     as_matrix,
     cell_codes,
     indicator_matrix,
@@ -106,6 +107,15 @@ class RakingCalibration(Calibration):
                 means = (ind @ (xm * inv_w[:, None])) * inv_n[:, None]
                 xm -= psw[:, None] * means[cells]
         return xm.reshape(shape)
+
+    def atom_keys(self) -> list[np.ndarray]:
+        return [*self.cells, *self.weights]
+
+    def on_atoms(self, atom: np.ndarray, first: np.ndarray) -> SweepsOnAtoms:
+        return SweepsOnAtoms.of(
+            atom, first, self.cells, self._inverse_weights, self._inverse_counts,
+            self.weights, self.passes,
+        )  # fmt: skip
 
 
 def _tolerance(epsilon: float, weights: np.ndarray) -> float:
