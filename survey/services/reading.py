@@ -168,6 +168,29 @@ def response_frame(
     ``channel`` keeps one channel.
     """
     definition = definition_of(period.questionnaire)
+    columns, query = response_query(period, response_ids is None, exclude_flags, extras)
+    if channel is not None:
+        query = query.where(SurveyResponse.channel == channel)
+    text = ("field", "answers", "gender", "age_group", "channel")
+    with step("read"):
+        frame = read_columns(
+            query,
+            list(columns),
+            {"id": "int64", "unit_id": "int64", "counter": "float64", "psu": "int64"}
+            | {"flagged": "bool"}
+            | dict.fromkeys(text, str),
+        )
+    with step("decode"):
+        return _decoded(frame, response_ids, definition.scale_items)
+
+
+def response_query(
+    period: SurveyPeriod,
+    valid_only: bool = True,
+    exclude_flags: tuple[str, ...] = (),
+    extras: bool = True,
+) -> tuple[dict[str, sa.ColumnElement], sa.Select]:
+    """The SELECT response_frame reads (one row per response, by id) and its columns."""
     columns = {
         "id": SurveyResponse.id,
         "unit_id": SurveyResponse.unit_id,
@@ -184,27 +207,15 @@ def response_frame(
         }
     columns["psu"] = _psu(SurveyResponse)
     query = (
-        sa.select(*columns.values())
+        sa.select(*(column.label(name) for name, column in columns.items()))
         .where(SurveyResponse.period_id == period.id)
         .order_by(SurveyResponse.id)
     )
-    if channel is not None:
-        query = query.where(SurveyResponse.channel == channel)
-    if response_ids is None:
+    if valid_only:
         query = query.where(SurveyResponse.status == "valid")
         if exclude_flags:
             query = query.where(~flagging.excluded_by_policy(exclude_flags))
-    text = ("field", "answers", "gender", "age_group", "channel")
-    with step("read"):
-        frame = read_columns(
-            query,
-            list(columns),
-            {"id": "int64", "unit_id": "int64", "counter": "float64", "psu": "int64"}
-            | {"flagged": "bool"}
-            | dict.fromkeys(text, str),
-        )
-    with step("decode"):
-        return _decoded(frame, response_ids, definition.scale_items)
+    return columns, query
 
 
 def _decoded(frame: pd.DataFrame, response_ids, items) -> pd.DataFrame:
