@@ -47,7 +47,12 @@ from .intervals import (
     t_interval,
     wilson_interval,
 )
-from .linearization import Linearization, linearize, point_estimates
+from .linearization import (
+    Linearization,
+    linearize,
+    point_estimates,
+    point_estimates_without,
+)
 from .plan import plan_sample, sample_size_proportion, sample_size_yamane
 from .questionnaire import QuestionnaireError, Structure, load_structure
 from .variance import psu_total_covariance, total_covariance
@@ -100,6 +105,7 @@ __all__ = [
     "korn_graubard_interval",
     "linearize",
     "point_estimates",
+    "point_estimates_without",
     "load_structure",
     "logit_interval",
     "make_design",

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import sparse
 
 from .answers import answer_flags
-from .columns import UNIT
+from .columns import ALL, UNIT
 from .composites import Composites, composite_coefficients, composite_factors
 from .design import Design, DesignError
 from .domains import Domains, domain_tree, to_domains
@@ -100,6 +100,9 @@ class Linearization:
         PSU totals of the weighted linearised scores, one row per (PSU, domain) pair
         with any response in the domain: :math:`\\hat\\theta_d - \\theta_d \\approx
         \\sum_c z_{cd}`. Pairs not listed are zero. Kept when ``keep_scores=True``.
+    satisfied_total : ndarray, shape (D, K)
+        Weighted satisfied answers per criterion (the weighted answers are the
+        criteria's ``pop_size``).
 
     Notes
     -----
@@ -135,6 +138,7 @@ class Linearization:
     score_domain: np.ndarray | None = None
     scores: np.ndarray | None = None
     n_areas: int = 0
+    satisfied_total: np.ndarray | None = None
 
     def domain_index(self, labels: object) -> np.ndarray:
         """Positions of domain labels in :attr:`domains` (KeyError if unknown)."""
@@ -373,6 +377,73 @@ def point_estimates(
     and :math:`\\hat\\theta_d = \\sum_k c_{dk} \\hat R_{dk}`, with the coefficients
     of :func:`~analysis.composites.composite_coefficients`.
     """
+    labels, total_sat, total_ans, _ = _domain_totals(
+        frame, structure, weights, by, parents, include_all
+    )
+    return _estimates(structure, labels, total_sat, total_ans, by)
+
+
+def point_estimates_without(
+    linear: Linearization,
+    rows: pd.DataFrame,
+    structure: Structure,
+    weights: np.ndarray | None = None,
+    *,
+    by: str = UNIT,
+    parents: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Estimates of a linearisation after leaving out some of its rows.
+
+    The remaining rows keep the weights they had (no calibration, which would move
+    them), so their totals are the linearisation's minus those of the rows left out:
+    only those rows are read. The same as :func:`point_estimates` of the remaining
+    rows (exactly for whole weights; otherwise to the rounding of the domain's
+    totals), except that a domain left without rows stays, with NaN estimates.
+
+    Parameters
+    ----------
+    linear : Linearization
+        Of the rows with ``rows`` among them, from :func:`linearize`.
+    rows : DataFrame
+        The rows left out, with the column ``by`` and the criterion columns.
+    structure : Structure
+    weights : ndarray, shape (len(rows),), optional
+        The weights the rows had in ``linear``; default 1.
+    by, parents
+        As for :func:`linearize`; ``parents`` as there.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`point_estimates`, for the domains of ``linear``.
+
+    Notes
+    -----
+    :math:`\\hat R_{dk} = (Y_{dk} - Y^{out}_{dk}) / (A_{dk} - A^{out}_{dk})` with the
+    weighted satisfied and answered totals :math:`Y, A` of the linearisation
+    and :math:`Y^{out}, A^{out}` of the rows left out.
+    """
+    criteria = slice(linear.n_composites, None)
+    total_sat = linear.satisfied_total.copy()
+    total_ans = linear.pop_size[:, criteria].copy()
+    if len(rows):
+        include_all = ALL in set(linear.domains)
+        labels, out_sat, out_ans, out_n = _domain_totals(
+            rows, structure, weights, by, parents, include_all
+        )
+        index = linear.domain_index(labels)
+        total_sat[index] -= out_sat
+        total_ans[index] -= out_ans
+        # no answer left: exactly none, not what rounding leaves of the difference
+        none_left = np.zeros(total_ans.shape, dtype=bool)
+        none_left[index] = linear.nobs[index, criteria] == out_n
+        total_sat[none_left] = total_ans[none_left] = 0.0
+    return _estimates(structure, linear.domains, total_sat, total_ans, by)
+
+
+def _domain_totals(frame, structure, weights, by, parents, include_all):
+    """Domain labels, their weighted satisfied and answered totals and their answers
+    with a positive weight, (D, K) each."""
     if by not in frame.columns:
         raise DesignError(f"unknown domain column {by!r}")
     answered, satisfied = answer_flags(frame, structure)
@@ -386,6 +457,13 @@ def point_estimates(
     leaf = sum_matrix(domains.row_leaf, ng)
     total_sat = to_domains(sum_rows(leaf, satisfied, w), domains.chain, nd).T
     total_ans = to_domains(sum_rows(leaf, answered, w), domains.chain, nd).T
+    positive = (w > 0).astype(float)
+    counted = to_domains(sum_rows(leaf, answered, positive), domains.chain, nd).T
+    return domains.labels, total_sat, total_ans, counted
+
+
+def _estimates(structure, labels, total_sat, total_ans, by) -> pd.DataFrame:
+    """Criterion ratios and composites of domain totals, as point_estimates gives."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = total_sat / total_ans  # (D, K), NaN without answers
     coefficients, parts_used, _ = composite_coefficients(structure, total_ans > 0)
@@ -393,7 +471,7 @@ def point_estimates(
     composite[parts_used == 0] = np.nan
     return pd.DataFrame(
         np.concatenate([composite, ratio], axis=1),
-        index=pd.Index(domains.labels, name=by),
+        index=pd.Index(labels, name=by),
         columns=[*structure.composites, *structure.criteria],
     )
 
@@ -925,6 +1003,7 @@ class _Linearizer:
             if keep_scores
             else None,
             scores=scores,
+            satisfied_total=self.total_sat,
         )
 
     def _accumulate(

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from survey.extensions import db
@@ -212,9 +213,13 @@ def test_publication_states_received_flagged_excluded_used(app, client):
     assert re.search(r"\d+ / 6 / 6 / \d+", html)
 
 
-def test_indices_with_and_without_the_flagged_are_those_of_full_computations(app):
+@pytest.mark.parametrize("policy", [(), ("device-repeat",)], ids=["none", "policy"])
+def test_indices_with_and_without_the_flagged_are_those_of_full_computations(
+    app, policy
+):
     """The two figures beside each unit (estimates only, weighted as the results are)
-    are the overall indices that a whole computation gives on the same responses."""
+    are the overall indices that a whole computation gives on the same responses,
+    whether the results beside them leave the flagged out (a policy) or not."""
     staff_phone_day(app)
     with app.app_context():
         period = db.session.get(SurveyPeriod, PERIOD_ID)
@@ -223,7 +228,8 @@ def test_indices_with_and_without_the_flagged_are_those_of_full_computations(app
         for weighting in ("none", "volume"):
             every = indices.Settings(weighting=weighting, channel="counter")
             clean = indices.replace(every, exclude_flags=("device-repeat",))
-            effect = indices.compute(period, clean).integrity["units"]
+            shown = indices.replace(every, exclude_flags=policy)
+            effect = indices.compute(period, shown).integrity["units"]
             for settings, figure in (
                 (every, "with_flagged"),
                 (clean, "without_flagged"),

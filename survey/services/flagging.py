@@ -564,7 +564,7 @@ def effect_of_flags(
     settings,
     used: pd.DataFrame,
     parents: dict,
-    with_flagged: dict | None = None,
+    known: dict | None = None,
 ) -> dict:
     """Per unit: counter responses received, flagged, excluded and used, and the overall
     index with and without the flagged responses (so a reader sees how far they move it).
@@ -611,19 +611,22 @@ def effect_of_flags(
         .fillna(0)
         .astype(int)
     )
-    clean = valid[~valid["flagged"].to_numpy()]  # response_frame's column
-    estimates = {}
-    if with_flagged is not None:  # already computed by the caller on these responses
-        estimates["with_flagged"] = with_flagged
-    for name, frame in (("with_flagged", valid), ("without_flagged", clean)):
-        if name == "without_flagged" and len(clean) == len(valid):
-            estimates[name] = estimates["with_flagged"]  # nothing flagged is used
-        if name in estimates:
-            continue
+
+    def overall(frame: pd.DataFrame) -> dict:
         try:
-            estimates[name] = overall_by_unit(period, settings, frame, parents)
+            return overall_by_unit(period, settings, frame, parents)
         except (ServiceError, ValueError):
-            estimates[name] = {}
+            return {}
+
+    flagged = valid["flagged"].to_numpy()  # response_frame's column
+    # "with_flagged" and "without_flagged" the caller may have on these responses
+    estimates = dict(known or {})
+    if "with_flagged" not in estimates:
+        estimates["with_flagged"] = overall(valid)
+    if not flagged.any():
+        estimates["without_flagged"] = estimates["with_flagged"]  # nothing flagged
+    elif "without_flagged" not in estimates:
+        estimates["without_flagged"] = overall(valid[~flagged])
     used_counts = used["unit"].value_counts().to_dict()
     units: dict[str, dict] = {
         str(code): {

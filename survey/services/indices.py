@@ -512,18 +512,20 @@ def _compute(
     if response_ids is None and channel != Channel.SAMPLE:
         with step("effect of flags"):
             counter = results.beside if channel == "both" else results
-            results.integrity = _effect_of_flags(period, settings, frame, counter.table)
+            results.integrity = _effect_of_flags(period, settings, frame, counter)
     return results
 
 
 def _effect_of_flags(
-    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame, table: pd.DataFrame
+    period: SurveyPeriod, settings: Settings, frame: pd.DataFrame, results: Results
 ) -> dict:
     """The counter channel's responses received, flagged, excluded and used per unit,
     and its index with and without the flagged ones (flags are a counter matter).
 
     Without an exclusion policy the index "with the flagged ones" is the counter
-    table just computed (same responses, design and domains): it is not computed again.
+    table just computed (same responses, design and domains): it is not computed
+    again; unweighted, neither is the one without them, which is the same totals
+    less those of the flagged responses.
     """
     counter = only_channel(frame, Channel.COUNTER)
     parents_all, _ = unit_tree_maps()
@@ -531,10 +533,18 @@ def _effect_of_flags(
     parents = {u: p for u, p in parents_all.items() if u in present}
     known = None
     if not settings.exclude_flags:
+        table = results.table
         overall = table[table["indicator"] == analysis.OVERALL]
-        known = dict(
+        known = {"with_flagged": dict(
             zip(overall["unit"], overall["estimate"].astype(float), strict=True)
-        )
+        )}  # fmt: skip
+        if settings.weighting == "none" and not settings.trim:
+            flagged = counter[counter["flagged"].to_numpy()]
+            structure = definition_of(period.questionnaire).structure
+            without = analysis.point_estimates_without(
+                results.workings.linear, flagged, structure, parents=parents
+            )
+            known["without_flagged"] = _overall_percent(without)
     return flagging.effect_of_flags(period, settings, counter, parents, known)
 
 
@@ -618,7 +628,12 @@ def overall_by_unit(
         found = analysis.point_estimates(frame, structure, weights, parents=parents)
     except (analysis.DesignError, ValueError) as exc:
         raise ResultsError(_("Không tính được chỉ số: %(error)s", error=exc)) from None
-    return (100 * found[analysis.OVERALL]).astype(float).to_dict()  # as the table
+    return _overall_percent(found)
+
+
+def _overall_percent(estimates: pd.DataFrame) -> dict[str, float]:
+    """The overall index of each domain, on the table's 0-100 scale."""
+    return (100 * estimates[analysis.OVERALL]).astype(float).to_dict()
 
 
 def previous_period(period: SurveyPeriod) -> SurveyPeriod | None:

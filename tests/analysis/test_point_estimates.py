@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.design import DesignError, make_design
-from analysis.linearization import linearize, point_estimates
+from analysis.linearization import linearize, point_estimates, point_estimates_without
 from analysis.questionnaire import load_structure
 
 
@@ -61,3 +61,36 @@ def test_point_estimates_refuse_weights_of_another_length():
     frame = random_answers(structure, 50, seed=1)
     with pytest.raises(DesignError, match="49 weights for 50 rows"):
         point_estimates(frame, structure, np.ones(49))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_estimates_without_some_rows_are_those_of_the_rows_left(weighted):
+    structure = load_structure("sipas-2640")
+    frame = random_answers(structure, 3000, seed=11)
+    parents = {"a": "north", "b": "north", "c": "south"}
+    design = make_design(
+        frame,
+        strata="unit",
+        psu="psu",
+        nest=True,
+        weight="weight" if weighted else None,
+    )
+    linear = linearize(frame, structure, design=design, parents=parents)
+    rng = np.random.default_rng(1)
+    out = (rng.random(len(frame)) < 0.1) | (frame["unit"] == "c").to_numpy()
+    weights = design.weights if weighted else np.ones(len(frame))
+    found = point_estimates_without(
+        linear, frame[out], structure, weights[out], parents=parents
+    )
+    kept = point_estimates(frame[~out], structure, weights[~out], parents=parents)
+    assert list(found.index) == list(linear.domains)
+    # unit c and its parent "south" have no rows left: NaN, where the rows left omit it
+    assert found.loc[["c", "south"]].isna().all().all()
+    assert "c" not in kept.index
+    np.testing.assert_allclose(
+        found.loc[kept.index].to_numpy(), kept.to_numpy(), rtol=1e-12, equal_nan=True
+    )
+    unchanged = point_estimates_without(linear, frame[:0], structure, parents=parents)
+    np.testing.assert_allclose(
+        unchanged.to_numpy(), linear.estimate, rtol=1e-12, equal_nan=True
+    )
