@@ -43,6 +43,10 @@ from .grouping import bincount_rows, sum_matrix, sum_rows
 from .questionnaire import Structure
 from .variance import average_factor, domain_variance, psu_sums, stratum_rules
 
+#: Criteria of an element looked up together by the design effects of the
+#: composites: their answers form one of 3**4 patterns (a byte per row).
+PATTERN_CRITERIA = 4
+
 #: Values in the rows x domains array of one criterion when calibration residuals
 #: reach every domain (calibration cells that cross units); bounds its memory.
 DENSE_CHUNK = 2**23
@@ -832,9 +836,12 @@ class _Linearizer:
         For respondent :math:`i` in domain :math:`d` the variable is
         :math:`x_i = \\hat N_d \\sum_k c_{dk} a_{ik}(y_{ik} - \\hat R_{dk}) /
         \\hat A_{dk}`
-        (its weighted mean is zero) and :math:`S^2 = \\sum_i w_i x_i^2 / \\hat N_d`;
-        one pass over the rows per tree level, looking each criterion's term up in a
-        table by domain and answer (none, not satisfied, satisfied).
+        (its weighted mean is zero) and :math:`S^2 = \\sum_i w_i x_i^2 / \\hat N_d`.
+        A criterion's term depends on the domain and the answer (none, not satisfied,
+        satisfied); the criteria of an element are taken :data:`PATTERN_CRITERIA` at a
+        time, whose answers form one of :math:`3^4 = 81` patterns per row (computed
+        once), so that each tree level is one lookup per group of criteria in a
+        table by domain and pattern, not one per criterion.
         """
         chain, nd = self.domains.chain, self.ndomains
         leaf, w = self.domains.row_leaf, self.design.weights
@@ -847,15 +854,28 @@ class _Linearizer:
         ]  # (D, K) element coefficients
         slope = own * self.inverse_total
         ratio = self.ratio_or_zero
-        # c_dk a_ik (y_ik - R_dk) / A_dk for answers none, 1-3, 4-5: (K, 3 D), and
-        # zeros at the end for rows without a domain in a column (code -1)
-        table = np.stack(
-            [np.zeros_like(slope), -slope * ratio, slope * (1 - ratio)], -1
-        )
-        table = np.ascontiguousarray(table.transpose(1, 0, 2)).reshape(
-            len(criteria), -1
-        )
-        table = np.concatenate([table, np.zeros((len(criteria), 3))], axis=1)
+        # c_dk a_ik (y_ik - R_dk) / A_dk for answers none, 1-3, 4-5: (D + 1, K, 3),
+        # with zeros in the last row for rows without a domain in a column (code -1)
+        term = np.stack([np.zeros_like(slope), -slope * ratio, slope * (1 - ratio)], -1)
+        term = np.concatenate([term, np.zeros((1, len(criteria), 3))])
+        groups = [
+            (e, members[i : i + PATTERN_CRITERIA])
+            for e in range(nelements)
+            for members in [np.flatnonzero(element_of == e)]
+            for i in range(0, len(members), PATTERN_CRITERIA)
+        ]
+        npatterns = 3**PATTERN_CRITERIA
+        digits = np.arange(npatterns) // 3 ** np.arange(PATTERN_CRITERIA)[:, None] % 3
+        tables, patterns = [], []
+        for _, members in groups:  # each group's table (D + 1, 81) and row patterns
+            tables.append(
+                sum(term[:, k, digits[j]] for j, k in enumerate(members)).ravel()
+            )
+            pattern = np.zeros(len(w), dtype=np.uint8)
+            for j, k in enumerate(members):  # 0, 1 or 2 times 3^j: at most 80
+                answer = np.add(self.answered[k], self.satisfied[k], dtype=np.uint8)
+                pattern += answer * np.uint8(3**j)
+            patterns.append(pattern)
         # the coefficients of the overall index and the areas are the element's times
         # a factor per domain
         member = layout.elements.astype(float)
@@ -868,22 +888,22 @@ class _Linearizer:
         factor = np.ascontiguousarray(factor.transpose(1, 2, 0))  # (T, E, D + 1)
         n = len(w)
         x = np.empty((ntop + nelements, n))  # overall, areas, elements
+        base = np.empty(n, dtype=np.intp)
         index = np.empty(n, dtype=np.intp)
-        term = np.empty(n)
+        value = np.empty(n)
         sums = np.zeros((ntop + nelements, nd))
-        first = np.zeros(len(criteria), dtype=bool)  # first criterion of its element
-        first[np.unique(element_of, return_index=True)[1]] = True
         for level in chain.T:  # tree levels, not units
             domain = level[leaf]
-            base = domain * 3
-            for k in criteria:  # criteria, not rows
-                np.add(base, self.answered[k], out=index)
-                index += self.satisfied[k]
-                if first[k]:
-                    np.take(table[k], index, out=x[ntop + element_of[k]])
+            np.multiply(np.where(domain < 0, nd, domain), npatterns, out=base)
+            done = set()
+            for (e, _), table, pattern in zip(groups, tables, patterns, strict=True):
+                np.add(base, pattern, out=index)
+                if e in done:
+                    np.take(table, index, out=value)
+                    x[ntop + e] += value
                 else:
-                    np.take(table[k], index, out=term)
-                    x[ntop + element_of[k]] += term
+                    np.take(table, index, out=x[ntop + e])
+                    done.add(e)
             for t, in_top in enumerate(layout.tops):  # overall and areas
                 x[t] = 0.0
                 for e in np.flatnonzero(in_top):
