@@ -10,6 +10,9 @@ process, so that its peak RSS (VmHWM, reset after start-up) is its own:
   unit × gender and unit × age margins, with the time split of the steps;
 - GET of the dashboard, results, unit and public results pages through the Flask test
   client (median and p95 of 20 requests after 3 warm-ups, after the first computation);
+- what the database alone needs for the period: sending its rows, and summing them
+  first per (unit, PSU) for every criterion (the aggregation a database-side
+  computation would need);
 - publish and verify of the closed period;
 - 10,000,000 responses (a copy of the open period ten times over, made in SQL with
   ``INSERT ... SELECT generate_series``): compute time and peak memory.
