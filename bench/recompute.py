@@ -17,7 +17,8 @@ process, so that its peak RSS (VmHWM, reset after start-up) is its own:
 - 10,000,000 responses (a copy of the open period ten times over, made in SQL with
   ``INSERT ... SELECT generate_series``): compute time and peak memory.
 
-``SIPAS_BENCH_SCHEMA=name`` reuses (and keeps) a schema built before;
+``SIPAS_BENCH_SCHEMA=name`` reuses (and keeps) a schema built before (its open period,
+which the last run published, is reopened and its publication removed);
 ``SIPAS_BENCH_RESPONSES`` scales the province down for a quick check;
 ``SIPAS_BENCH_SKIP_10M=1`` leaves the 10,000,000 run out.
 """
@@ -412,6 +413,11 @@ def run() -> dict:
                     sa.text("SELECT count(*) FROM dossier")
                 ).scalar()
             current, previous = ids["Quý này"], ids["Quý trước"]
+            with engine.begin() as conn:  # a run before published it: start again
+                conn.execute(sa.text(f'DELETE FROM "{schema}".publication'))
+                conn.execute(sa.text(
+                    f"UPDATE \"{schema}\".survey_period SET status = 'open' "
+                    "WHERE id = :id"), {"id": current})  # fmt: skip
         else:
             with engine.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
