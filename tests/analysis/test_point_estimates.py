@@ -30,12 +30,11 @@ def random_answers(structure, n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("name", ["sipas-2640", "sipas-1001"])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_point_estimates_are_those_of_linearize(name, weighted):
-    structure = load_structure(name)
-    frame = random_answers(structure, 3000, seed=len(name))
-    parents = {"a": "north", "b": "north", "c": "south"}
+PARENTS = {"a": "north", "b": "north", "c": "south"}
+
+
+def linearised(frame: pd.DataFrame, structure, weighted: bool):
+    """The design (units as strata, clustered) and its linearisation of the rows."""
     design = make_design(
         frame,
         strata="unit",
@@ -43,9 +42,17 @@ def test_point_estimates_are_those_of_linearize(name, weighted):
         nest=True,
         weight="weight" if weighted else None,
     )
-    linear = linearize(frame, structure, design=design, parents=parents)
+    return design, linearize(frame, structure, design=design, parents=PARENTS)
+
+
+@pytest.mark.parametrize("name", ["sipas-2640", "sipas-1001"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_point_estimates_are_those_of_linearize(name, weighted):
+    structure = load_structure(name)
+    frame = random_answers(structure, 3000, seed=len(name))
+    design, linear = linearised(frame, structure, weighted)
     found = point_estimates(
-        frame, structure, design.weights if weighted else None, parents=parents
+        frame, structure, design.weights if weighted else None, parents=PARENTS
     )
     assert list(found.index) == list(linear.domains)
     assert list(found.columns) == list(linear.indicators)
@@ -67,22 +74,14 @@ def test_point_estimates_refuse_weights_of_another_length():
 def test_estimates_without_some_rows_are_those_of_the_rows_left(weighted):
     structure = load_structure("sipas-2640")
     frame = random_answers(structure, 3000, seed=11)
-    parents = {"a": "north", "b": "north", "c": "south"}
-    design = make_design(
-        frame,
-        strata="unit",
-        psu="psu",
-        nest=True,
-        weight="weight" if weighted else None,
-    )
-    linear = linearize(frame, structure, design=design, parents=parents)
+    design, linear = linearised(frame, structure, weighted)
     rng = np.random.default_rng(1)
     out = (rng.random(len(frame)) < 0.1) | (frame["unit"] == "c").to_numpy()
     weights = design.weights if weighted else np.ones(len(frame))
     found = point_estimates_without(
-        linear, frame[out], structure, weights[out], parents=parents
+        linear, frame[out], structure, weights[out], parents=PARENTS
     )
-    kept = point_estimates(frame[~out], structure, weights[~out], parents=parents)
+    kept = point_estimates(frame[~out], structure, weights[~out], parents=PARENTS)
     assert list(found.index) == list(linear.domains)
     # unit c and its parent "south" have no rows left: NaN, where the rows left omit it
     assert found.loc[["c", "south"]].isna().all().all()
@@ -90,7 +89,7 @@ def test_estimates_without_some_rows_are_those_of_the_rows_left(weighted):
     np.testing.assert_allclose(
         found.loc[kept.index].to_numpy(), kept.to_numpy(), rtol=1e-12, equal_nan=True
     )
-    unchanged = point_estimates_without(linear, frame[:0], structure, parents=parents)
+    unchanged = point_estimates_without(linear, frame[:0], structure, parents=PARENTS)
     np.testing.assert_allclose(
         unchanged.to_numpy(), linear.estimate, rtol=1e-12, equal_nan=True
     )
